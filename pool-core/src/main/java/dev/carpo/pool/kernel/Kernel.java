@@ -1,0 +1,303 @@
+package dev.carpo.pool.kernel;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carpo.pool.protocol.Channel;
+import dev.carpo.pool.protocol.IoLoop;
+import dev.carpo.pool.protocol.WireCodec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * One live kernel started by carpo: its process, its connection, and its lifecycle (ready,
+ * interrupt, death, shutdown). Thread-safe; every method returns a future or takes a timeout.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * try (KernelRuntime runtime = KernelRuntime.create()) {
+ *     Kernel kernel = runtime.start(KernelSpecs.fromEnvironment().find("python3"), KernelOptions.defaults())
+ *             .get(60, TimeUnit.SECONDS);
+ *     KernelExecution r = kernel.execute("print(6 * 7)", Duration.ofSeconds(10));
+ *     System.out.print(r.stdout());   // 42
+ *     kernel.close();                 // shutdown_request, then SIGTERM, then SIGKILL
+ * }
+ * }</pre>
+ */
+public final class Kernel implements AutoCloseable {
+    private static final int STDERR_TAIL_LINES = 20;
+
+    private final String id = UUID.randomUUID().toString();
+    private final KernelSpec spec;
+    private final KernelOptions options;
+    private final Executor blocking;
+    private final ConnectionInfo info;
+    private final Path connectionFile;
+    private final KernelProcess process;
+    private final KernelConnection connection;
+    private final CompletableFuture<KernelDiedException> death = new CompletableFuture<>();
+    private final CompletableFuture<Integer> exited;
+    private volatile ObjectNode kernelInfo;
+    private volatile boolean shuttingDown;
+    private CompletableFuture<Void> shutdown;
+
+    private Kernel(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking,
+                   Consumer<Kernel> onGone) {
+        this.spec = spec;
+        this.options = options;
+        this.blocking = blocking;
+        Path runtimeDir = options.runtimeDir() != null ? options.runtimeDir() : JupyterPaths.fromEnvironment().runtimeDir();
+        this.info = ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
+        Path stderrFile = runtimeDir.resolve("kernel-" + id + ".stderr");
+        try {
+            this.connectionFile = info.write(runtimeDir, id);
+            Files.createFile(stderrFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (IOException e) {
+            PortReservations.release(info.ports().values());
+            deleteQuietly(runtimeDir.resolve("kernel-" + id + ".json"));
+            throw new KernelStartException("kernelspec '" + spec.name() + "': cannot write connection file in "
+                    + runtimeDir + ": " + e.getMessage(), e);
+        }
+        try {
+            this.process = LocalProvisioner.launch(spec, connectionFile, options, stderrFile);
+        } catch (RuntimeException e) {
+            PortReservations.release(info.ports().values());
+            deleteQuietly(connectionFile);
+            deleteQuietly(stderrFile);
+            throw e;
+        }
+        this.connection = new KernelConnection(id, info, loop, new SerialExecutor(callbacks), options, this::heartbeatLost);
+        this.exited = process.onExit().thenApply(code -> {
+            String reason = shuttingDown ? "was shut down" : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
+            died(new KernelDiedException(id, reason, code, process.stderrTail(STDERR_TAIL_LINES)));
+            deleteQuietly(connectionFile);
+            process.deleteFiles();
+            PortReservations.release(info.ports().values());
+            onGone.accept(this);
+            return code;
+        });
+    }
+
+    /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
+    static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
+                                           Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
+        Kernel kernel = new Kernel(spec, options, loop, callbacks, blocking, onGone);
+        onStarted.accept(kernel);
+        return kernel.connection.connect()
+                .orTimeout(options.startupTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .handle((info, error) -> {
+                    if (error == null) {
+                        kernel.kernelInfo = info;
+                        return kernel;
+                    }
+                    kernel.shutdown();
+                    throw kernel.startFailure(unwrap(error));
+                });
+    }
+
+    private KernelStartException startFailure(Throwable error) {
+        String where = "kernelspec '" + spec.name() + "' (" + spec.resourceDir() + ")";
+        if (error instanceof KernelDiedException died) {
+            return new KernelStartException(where + ": " + died.getMessage(), died);
+        }
+        if (error instanceof TimeoutException) {
+            String tail = process.stderrTail(STDERR_TAIL_LINES);
+            return new KernelStartException(where + ": kernel " + id + " did not become ready within "
+                    + options.startupTimeout().toMillis() + " ms" + (tail.isBlank() ? "" : "; last stderr:\n" + tail), error);
+        }
+        return new KernelStartException(where + ": " + error, error);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public KernelSpec spec() {
+        return spec;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public ConnectionInfo connectionInfo() {
+        return info;
+    }
+
+    public Path connectionFile() {
+        return connectionFile;
+    }
+
+    /** The kernel_info_reply content received when the kernel became ready. */
+    public ObjectNode kernelInfo() {
+        return kernelInfo;
+    }
+
+    /** Whether the kernel is running and answering (not dead, not shut down). */
+    public boolean isAlive() {
+        return !death.isDone();
+    }
+
+    /** Completes with the cause when the kernel dies or is shut down. */
+    public CompletableFuture<KernelDiedException> onDeath() {
+        return death;
+    }
+
+    /** Incoming messages dropped for a bad signature or bad framing. */
+    public long rejectedMessages() {
+        return connection.rejectedMessages();
+    }
+
+    /** Runs code; the future completes when the execute_reply and iopub idle have both arrived. */
+    public CompletableFuture<KernelExecution> execute(ExecuteRequest request) {
+        return connection.execute(request);
+    }
+
+    /**
+     * Runs code and waits for it.
+     *
+     * @throws ExecutionTimeoutException when it takes longer than {@code timeout} (the code keeps running)
+     * @throws KernelDiedException when the kernel dies first
+     */
+    public KernelExecution execute(String code, Duration timeout) {
+        return await(execute(ExecuteRequest.builder(code).timeout(timeout).build()), timeout.plusSeconds(1));
+    }
+
+    /** A fresh kernel_info_request. */
+    public CompletableFuture<ObjectNode> requestKernelInfo() {
+        return connection.request(Channel.SHELL, "kernel_info_request", WireCodec.mapper().createObjectNode());
+    }
+
+    /** Completion candidates at {@code cursorPos} (the complete_reply content: matches, cursor_start, cursor_end). */
+    public CompletableFuture<ObjectNode> complete(String code, int cursorPos) {
+        ObjectNode content = WireCodec.mapper().createObjectNode();
+        content.put("code", code);
+        content.put("cursor_pos", cursorPos);
+        return connection.request(Channel.SHELL, "complete_request", content);
+    }
+
+    /** Introspection at {@code cursorPos} (the inspect_reply content: found, data). */
+    public CompletableFuture<ObjectNode> inspect(String code, int cursorPos, int detailLevel) {
+        ObjectNode content = WireCodec.mapper().createObjectNode();
+        content.put("code", code);
+        content.put("cursor_pos", cursorPos);
+        content.put("detail_level", detailLevel);
+        return connection.request(Channel.SHELL, "inspect_request", content);
+    }
+
+    /** Whether {@code code} is a complete statement (the is_complete_reply content: status, indent). */
+    public CompletableFuture<ObjectNode> isComplete(String code) {
+        ObjectNode content = WireCodec.mapper().createObjectNode();
+        content.put("code", code);
+        return connection.request(Channel.SHELL, "is_complete_request", content);
+    }
+
+    /**
+     * Interrupts the running execution: SIGINT, or an interrupt_request on control when the spec's
+     * interrupt_mode is {@code message}.
+     */
+    public CompletableFuture<Void> interrupt() {
+        if (!isAlive()) {
+            return CompletableFuture.failedFuture(death.join());
+        }
+        if (spec.interruptMode() == InterruptMode.MESSAGE) {
+            return connection.request(Channel.CONTROL, "interrupt_request", WireCodec.mapper().createObjectNode())
+                    .thenApply(reply -> null);
+        }
+        return CompletableFuture.runAsync(() -> process.signal("INT"), blocking);
+    }
+
+    /**
+     * Shuts the kernel down: shutdown_request on control; if the process has not exited within the
+     * grace period, SIGTERM to its process tree; then SIGKILL. Completes when the process is gone and
+     * its connection file deleted. Requests still in flight fail with {@link KernelDiedException}.
+     */
+    public synchronized CompletableFuture<Void> shutdown() {
+        if (shutdown != null) {
+            return shutdown;
+        }
+        shuttingDown = true;
+        long grace = options.shutdownGrace().toMillis();
+        if (process.isAlive() && connection.death() == null) {
+            ObjectNode content = WireCodec.mapper().createObjectNode().put("restart", false);
+            connection.request(Channel.CONTROL, "shutdown_request", content);
+        }
+        shutdown = exited.copy()
+                .completeOnTimeout(null, grace, TimeUnit.MILLISECONDS)
+                .thenComposeAsync(code -> {
+                    if (process.isAlive()) {
+                        process.terminateTree(grace);
+                    }
+                    return exited;
+                }, blocking)
+                .thenApply(code -> null);
+        return shutdown;
+    }
+
+    /** {@link #shutdown()} and wait for it (at most twice the grace period plus 10 s). */
+    @Override
+    public void close() {
+        await(shutdown(), options.shutdownGrace().multipliedBy(2).plusSeconds(10));
+    }
+
+    private void heartbeatLost() {
+        died(new KernelDiedException(id, "stopped answering heartbeats for " + options.heartbeatTimeout().toMillis()
+                + " ms (process " + process.pid() + " still running; killed)", null, process.stderrTail(STDERR_TAIL_LINES)));
+        blocking.execute(() -> process.terminateTree(0));
+    }
+
+    private void died(KernelDiedException cause) {
+        connection.die(cause);
+        death.complete(cause);
+    }
+
+    /** Waits for a future, turning its failure into the kernel-layer exception it carries. */
+    static <T> T await(CompletableFuture<T> future, Duration timeout) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = unwrap(e);
+            if (cause instanceof KernelException ke) {
+                throw ke;
+            }
+            throw new KernelException(cause.toString(), cause);
+        } catch (TimeoutException e) {
+            throw new KernelException("no answer within " + timeout.toMillis() + " ms", e);
+        } catch (CancellationException e) {
+            throw new KernelException("cancelled", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KernelException("interrupted while waiting", e);
+        }
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        while ((e instanceof ExecutionException || e instanceof CompletionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // Stays in the private runtime dir.
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Kernel[" + spec.name() + " " + id + " pid " + process.pid() + "]";
+    }
+}

@@ -1,0 +1,523 @@
+package dev.carpo.pool.kernel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carpo.pool.protocol.Channel;
+import dev.carpo.pool.protocol.IoLoop;
+import dev.carpo.pool.protocol.Message;
+import dev.carpo.pool.protocol.MessageRejectedException;
+import dev.carpo.pool.protocol.Session;
+import dev.carpo.pool.protocol.WireCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.zeromq.ZMQ;
+
+/**
+ * The client side of one kernel: its five sockets, its requests in flight, readiness, heartbeat
+ * and death. All state below the public entry points is touched only on the {@link IoLoop}
+ * thread; futures are completed and listeners called on this kernel's serial callback executor.
+ */
+final class KernelConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(KernelConnection.class);
+    private static final byte[] PING = "ping".getBytes(StandardCharsets.US_ASCII);
+    private static final Duration PROBE_INTERVAL = Duration.ofMillis(1000);
+    private static final Duration IOPUB_GRACE = Duration.ofMillis(200);
+
+    private final String kernelId;
+    private final ConnectionInfo info;
+    private final IoLoop loop;
+    private final WireCodec codec;
+    private final Session session = new Session(System.getProperty("user.name"));
+    private final Executor events;
+    private final KernelOptions options;
+    private final Runnable onHeartbeatLost;
+    private final AtomicLong rejected = new AtomicLong();
+    private final CompletableFuture<ObjectNode> ready = new CompletableFuture<>();
+
+    // Loop-thread state.
+    private final Map<Channel, ZMQ.Socket> sockets = new EnumMap<>(Channel.class);
+    private final Map<String, Pending> pending = new HashMap<>();
+    private final Set<String> probes = new HashSet<>();
+    private ObjectNode infoReply;
+    private boolean iopubSeen;
+    private boolean isReady;
+    private long lastPong;
+    private Runnable heartbeatTimer = () -> { };
+    private volatile KernelDiedException death;
+
+    KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor events, KernelOptions options,
+                     Runnable onHeartbeatLost) {
+        this.kernelId = kernelId;
+        this.info = info;
+        this.loop = loop;
+        this.codec = new WireCodec(info.signer());
+        this.events = events;
+        this.options = options;
+        this.onHeartbeatLost = onHeartbeatLost;
+    }
+
+    /** Opens the sockets and starts probing with kernel_info until the kernel is ready. */
+    CompletableFuture<ObjectNode> connect() {
+        loop.execute(() -> {
+            if (death != null) {
+                return;
+            }
+            byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
+            for (Channel channel : Channel.values()) {
+                sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
+                        s -> configure(channel, s, identity), s -> onReadable(channel, s)));
+            }
+            probe();
+        });
+        return ready;
+    }
+
+    private static void configure(Channel channel, ZMQ.Socket socket, byte[] identity) {
+        switch (channel) {
+            case IOPUB -> {
+                socket.setRcvHWM(0); // never drop output under a flood
+                socket.subscribe(new byte[0]);
+            }
+            case HEARTBEAT -> {
+                socket.setReqRelaxed(true);
+                socket.setReqCorrelate(true);
+            }
+            // The kernel routes input_request to the stdin socket whose identity sent the execute.
+            default -> socket.setIdentity(identity);
+        }
+    }
+
+    long rejectedMessages() {
+        return rejected.get();
+    }
+
+    KernelDiedException death() {
+        return death;
+    }
+
+    // ---- requests (any thread) ----
+
+    /** Sends a request on shell or control; the future completes with the reply's content. */
+    CompletableFuture<ObjectNode> request(Channel channel, String msgType, ObjectNode content) {
+        Message message = session.request(msgType, content);
+        ReplyPending p = new ReplyPending(message.header().msgId());
+        submit(channel, message, p, null);
+        return p.result;
+    }
+
+    /** Sends an execute_request; the future completes when reply and idle have both arrived. */
+    CompletableFuture<KernelExecution> execute(ExecuteRequest request) {
+        ObjectNode content = WireCodec.mapper().createObjectNode();
+        content.put("code", request.code());
+        content.put("silent", request.silent());
+        content.put("store_history", request.storeHistory());
+        ObjectNode expressions = content.putObject("user_expressions");
+        request.userExpressions().forEach(expressions::put);
+        content.put("allow_stdin", request.input() != null);
+        content.put("stop_on_error", request.stopOnError());
+        Message message = session.request("execute_request", content);
+        ExecutionPending p = new ExecutionPending(message.header().msgId(), request);
+        submit(Channel.SHELL, message, p, request.timeout());
+        return p.result;
+    }
+
+    private void submit(Channel channel, Message message, Pending p, Duration timeout) {
+        // A caller's cancel must not leave an entry behind.
+        p.future.whenComplete((v, e) -> {
+            if (p.future.isCancelled()) {
+                loop.execute(() -> pending.remove(p.msgId));
+            }
+        });
+        loop.execute(() -> {
+            if (death != null) {
+                p.fail(death);
+                return;
+            }
+            pending.put(p.msgId, p);
+            if (timeout != null) {
+                p.cancelTimer = loop.schedule(timeout, () -> {
+                    if (pending.remove(p.msgId) != null) {
+                        p.fail(new ExecutionTimeoutException(kernelId, p.msgId, timeout));
+                    }
+                });
+            }
+            p.sent = Instant.now();
+            IoLoop.send(sockets.get(channel), codec.encode(message));
+        });
+    }
+
+    /** Fails every request in flight with {@code cause} and closes the sockets; idempotent. */
+    void die(KernelDiedException cause) {
+        loop.execute(() -> {
+            if (death != null) {
+                return;
+            }
+            death = cause;
+            heartbeatTimer.run();
+            events.execute(() -> ready.completeExceptionally(cause));
+            List<Pending> failed = new ArrayList<>(pending.values());
+            pending.clear();
+            failed.forEach(p -> p.fail(cause));
+            sockets.values().forEach(loop::close);
+            sockets.clear();
+        });
+    }
+
+    // ---- loop thread ----
+
+    private void probe() {
+        if (isReady || death != null) {
+            return;
+        }
+        Message message = session.request("kernel_info_request", WireCodec.mapper().createObjectNode());
+        probes.add(message.header().msgId());
+        IoLoop.send(sockets.get(Channel.SHELL), codec.encode(message));
+        loop.schedule(PROBE_INTERVAL, this::probe);
+    }
+
+    private void onReadable(Channel channel, ZMQ.Socket socket) {
+        List<byte[]> frames;
+        while ((frames = IoLoop.receive(socket)) != null) {
+            if (channel == Channel.HEARTBEAT) {
+                lastPong = System.nanoTime();
+                continue;
+            }
+            Message message;
+            try {
+                message = codec.decode(frames);
+            } catch (MessageRejectedException e) {
+                rejected.incrementAndGet();
+                LOG.warn("kernel {}: dropped a message on {}: {}", kernelId, channel, e.getMessage());
+                continue;
+            }
+            try {
+                dispatch(channel, message);
+            } catch (RuntimeException e) {
+                // A well-signed but odd message must not take the loop down with it.
+                LOG.warn("kernel {}: could not handle {} on {}", kernelId, message.type(), channel, e);
+            }
+            if (death != null) {
+                return;
+            }
+        }
+    }
+
+    private void dispatch(Channel channel, Message message) {
+        if (!isReady) {
+            watchReadiness(channel, message);
+        }
+        String parent = message.parentId();
+        Pending p = parent == null ? null : pending.get(parent);
+        if (p == null) {
+            return; // late output of a timed-out request, startup chatter, comm_*, debug_*, …
+        }
+        boolean done = switch (channel) {
+            case SHELL, CONTROL -> message.type().endsWith("_reply") && p.onReply(message);
+            case IOPUB -> p.onIopub(message);
+            case STDIN -> p.onStdin(message);
+            case HEARTBEAT -> false;
+        };
+        if (done) {
+            pending.remove(parent);
+            p.cancelTimer.run();
+            p.complete();
+        }
+    }
+
+    /** Ready = a kernel_info_reply and proof that iopub delivers, as jupyter_client's wait_for_ready. */
+    private void watchReadiness(Channel channel, Message message) {
+        if (channel == Channel.IOPUB) {
+            iopubSeen = true;
+        } else if (channel == Channel.SHELL && "kernel_info_reply".equals(message.type())
+                && probes.contains(message.parentId())) {
+            infoReply = message.content();
+            if (!iopubSeen) {
+                // The SUB socket may have joined after this probe's status messages: ask again soon.
+                loop.schedule(IOPUB_GRACE, this::probe);
+            }
+        }
+        if (infoReply != null && iopubSeen) {
+            isReady = true;
+            probes.clear();
+            lastPong = System.nanoTime();
+            heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
+            ObjectNode reply = infoReply;
+            events.execute(() -> ready.complete(reply));
+        }
+    }
+
+    private void heartbeat() {
+        if (death != null) {
+            return;
+        }
+        if (System.nanoTime() - lastPong > options.heartbeatTimeout().toNanos()) {
+            LOG.warn("kernel {}: no heartbeat for {} ms", kernelId, options.heartbeatTimeout().toMillis());
+            onHeartbeatLost.run();
+            return;
+        }
+        sockets.get(Channel.HEARTBEAT).send(PING);
+        heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
+    }
+
+    private void sendInputReply(Message inputRequest, String value) {
+        loop.execute(() -> {
+            if (death != null) {
+                return;
+            }
+            ObjectNode content = WireCodec.mapper().createObjectNode();
+            content.put("value", value);
+            content.put("status", "ok");
+            IoLoop.send(sockets.get(Channel.STDIN), codec.encode(session.reply(inputRequest, "input_reply", content)));
+        });
+    }
+
+    // ---- requests in flight ----
+
+    private abstract class Pending {
+        final String msgId;
+        final CompletableFuture<?> future;
+        Runnable cancelTimer = () -> { };
+        Instant sent = Instant.now();
+
+        Pending(String msgId, CompletableFuture<?> future) {
+            this.msgId = msgId;
+            this.future = future;
+        }
+
+        /** Returns true when the request is complete. */
+        abstract boolean onReply(Message reply);
+
+        boolean onIopub(Message message) {
+            return false;
+        }
+
+        boolean onStdin(Message message) {
+            return false;
+        }
+
+        abstract void complete();
+
+        void fail(Throwable cause) {
+            cancelTimer.run();
+            events.execute(() -> future.completeExceptionally(cause));
+        }
+    }
+
+    private final class ReplyPending extends Pending {
+        final CompletableFuture<ObjectNode> result;
+        ObjectNode content;
+
+        ReplyPending(String msgId) {
+            this(msgId, new CompletableFuture<>());
+        }
+
+        private ReplyPending(String msgId, CompletableFuture<ObjectNode> result) {
+            super(msgId, result);
+            this.result = result;
+        }
+
+        @Override
+        boolean onReply(Message reply) {
+            content = reply.content();
+            return true;
+        }
+
+        @Override
+        void complete() {
+            ObjectNode c = content;
+            events.execute(() -> result.complete(c));
+        }
+    }
+
+    private final class ExecutionPending extends Pending {
+        final CompletableFuture<KernelExecution> result;
+        final ExecuteRequest request;
+        final StringBuilder stdout = new StringBuilder();
+        final StringBuilder stderr = new StringBuilder();
+        final List<DisplayOutput> outputs = new ArrayList<>();
+        ExecutionError error;
+        ObjectNode reply;
+        boolean idle;
+        boolean clearOnNextOutput;
+        int executionCount = -1;
+        Instant started;
+
+        ExecutionPending(String msgId, ExecuteRequest request) {
+            this(msgId, request, new CompletableFuture<>());
+        }
+
+        private ExecutionPending(String msgId, ExecuteRequest request, CompletableFuture<KernelExecution> result) {
+            super(msgId, result);
+            this.result = result;
+            this.request = request;
+        }
+
+        @Override
+        boolean onReply(Message message) {
+            if (!"execute_reply".equals(message.type())) {
+                return false;
+            }
+            reply = message.content();
+            JsonNode count = reply.get("execution_count");
+            if (count != null && count.canConvertToInt()) {
+                executionCount = count.asInt();
+            }
+            if (error == null && "error".equals(reply.path("status").asText())) {
+                error = errorFrom(reply);
+            }
+            return idle;
+        }
+
+        @Override
+        boolean onIopub(Message message) {
+            ObjectNode c = message.content();
+            switch (message.type()) {
+                case "status" -> {
+                    String state = c.path("execution_state").asText();
+                    if ("busy".equals(state) && started == null) {
+                        started = Instant.now();
+                    } else if ("idle".equals(state)) {
+                        idle = true;
+                        return reply != null;
+                    }
+                }
+                case "execute_input" -> {
+                    if (c.path("execution_count").canConvertToInt()) {
+                        executionCount = c.path("execution_count").asInt();
+                    }
+                }
+                case "stream" -> {
+                    applyPendingClear();
+                    String name = c.path("name").asText("stdout");
+                    String text = c.path("text").asText("");
+                    (name.equals("stderr") ? stderr : stdout).append(text);
+                    OutputListener l = request.listener();
+                    if (l != null) {
+                        events.execute(() -> l.onStream(name, text));
+                    }
+                }
+                case "execute_result", "display_data" -> {
+                    applyPendingClear();
+                    DisplayOutput output = output(message.type(), c);
+                    outputs.add(output);
+                    notifyOutput(output);
+                }
+                case "update_display_data" -> {
+                    DisplayOutput update = output("display_data", c);
+                    for (int i = 0; i < outputs.size(); i++) {
+                        if (update.displayId() != null && update.displayId().equals(outputs.get(i).displayId())) {
+                            DisplayOutput old = outputs.get(i);
+                            outputs.set(i, new DisplayOutput(old.type(), update.data(), update.metadata(), old.displayId(), old.executionCount()));
+                            notifyOutput(outputs.get(i));
+                        }
+                    }
+                }
+                case "clear_output" -> {
+                    if (c.path("wait").asBoolean(false)) {
+                        clearOnNextOutput = true;
+                    } else {
+                        clear();
+                    }
+                }
+                case "error" -> {
+                    error = errorFrom(c);
+                    OutputListener l = request.listener();
+                    ExecutionError e = error;
+                    if (l != null) {
+                        events.execute(() -> l.onError(e));
+                    }
+                }
+                default -> {
+                    // comm_*, debug_event and other types carry nothing an execution result holds.
+                }
+            }
+            return false;
+        }
+
+        @Override
+        boolean onStdin(Message message) {
+            if (!"input_request".equals(message.type())) {
+                return false;
+            }
+            String prompt = message.content().path("prompt").asText("");
+            boolean password = message.content().path("password").asBoolean(false);
+            InputHandler handler = request.input();
+            if (handler == null) {
+                // allow_stdin was false, yet the kernel asked: answer EOF so it raises instead of waiting forever.
+                sendInputReply(message, "\u0004");
+                return false;
+            }
+            events.execute(() -> {
+                String answer;
+                try {
+                    answer = handler.answer(prompt, password);
+                } catch (RuntimeException e) {
+                    LOG.warn("kernel {}: input handler failed; answering EOF", kernelId, e);
+                    answer = "\u0004";
+                }
+                sendInputReply(message, answer == null ? "\u0004" : answer);
+            });
+            return false;
+        }
+
+        private void applyPendingClear() {
+            if (clearOnNextOutput) {
+                clearOnNextOutput = false;
+                clear();
+            }
+        }
+
+        private void clear() {
+            stdout.setLength(0);
+            stderr.setLength(0);
+            outputs.clear();
+        }
+
+        private void notifyOutput(DisplayOutput output) {
+            OutputListener l = request.listener();
+            if (l != null) {
+                events.execute(() -> l.onOutput(output));
+            }
+        }
+
+        @Override
+        void complete() {
+            Instant finished = Instant.now();
+            KernelExecution execution = new KernelExecution(msgId, ReplyStatus.of(reply.path("status").asText(null)),
+                    executionCount, stdout.toString(), stderr.toString(), outputs, error, reply, sent,
+                    started != null ? started : sent, finished);
+            events.execute(() -> result.complete(execution));
+        }
+    }
+
+    private static DisplayOutput output(String type, ObjectNode c) {
+        Map<String, JsonNode> data = new HashMap<>();
+        c.path("data").fields().forEachRemaining(e -> data.put(e.getKey(), e.getValue()));
+        JsonNode metadata = c.get("metadata");
+        JsonNode displayId = c.path("transient").get("display_id");
+        JsonNode count = c.get("execution_count");
+        return new DisplayOutput(type, data,
+                metadata instanceof ObjectNode m ? m : WireCodec.mapper().createObjectNode(),
+                displayId != null && displayId.isTextual() ? displayId.asText() : null,
+                count != null && count.canConvertToInt() ? count.asInt() : null);
+    }
+
+    private static ExecutionError errorFrom(JsonNode c) {
+        List<String> traceback = new ArrayList<>();
+        c.path("traceback").forEach(line -> traceback.add(line.asText()));
+        return new ExecutionError(c.path("ename").asText(""), c.path("evalue").asText(""), traceback);
+    }
+}

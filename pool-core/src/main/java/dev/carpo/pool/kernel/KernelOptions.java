@@ -1,0 +1,108 @@
+package dev.carpo.pool.kernel;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How to start and watch one kernel.
+ *
+ * <p>Example: {@code KernelOptions.builder().workingDirectory(Path.of("/srv/jobs")).env("MPLBACKEND", "Agg").build()}
+ *
+ * @param workingDirectory the kernel's working directory, or {@code null} for this process's
+ * @param env extra variables, applied over the parent environment and the spec's {@code env}
+ * @param runtimeDir where the connection file goes, or {@code null} for Jupyter's runtime dir
+ * @param startupTimeout how long the kernel may take to answer kernel_info with iopub connected
+ * @param heartbeatInterval how often the heartbeat channel is pinged once the kernel is ready
+ * @param heartbeatTimeout how long without a heartbeat answer before the kernel is declared dead
+ * @param shutdownGrace how long a kernel gets to exit after shutdown_request, and again after SIGTERM
+ */
+public record KernelOptions(
+        Path workingDirectory,
+        Map<String, String> env,
+        Path runtimeDir,
+        Duration startupTimeout,
+        Duration heartbeatInterval,
+        Duration heartbeatTimeout,
+        Duration shutdownGrace) {
+
+    public KernelOptions {
+        env = Map.copyOf(env);
+        requirePositive(startupTimeout, "startupTimeout");
+        requirePositive(heartbeatInterval, "heartbeatInterval");
+        requirePositive(heartbeatTimeout, "heartbeatTimeout");
+        requirePositive(shutdownGrace, "shutdownGrace");
+    }
+
+    /** The defaults: 60 s start-up, heartbeat every 1 s, dead after 10 s of silence, 5 s shutdown grace. */
+    public static KernelOptions defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private static void requirePositive(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("KernelOptions." + name + " must be a positive duration, got " + d);
+        }
+    }
+
+    /** Builder for {@link KernelOptions}. */
+    public static final class Builder {
+        private Path workingDirectory;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private Path runtimeDir;
+        private Duration startupTimeout = Duration.ofSeconds(60);
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private Duration heartbeatTimeout = Duration.ofSeconds(10);
+        private Duration shutdownGrace = Duration.ofSeconds(5);
+
+        public Builder workingDirectory(Path dir) {
+            this.workingDirectory = dir;
+            return this;
+        }
+
+        public Builder env(String name, String value) {
+            env.put(name, value);
+            return this;
+        }
+
+        public Builder env(Map<String, String> vars) {
+            env.putAll(vars);
+            return this;
+        }
+
+        public Builder runtimeDir(Path dir) {
+            this.runtimeDir = dir;
+            return this;
+        }
+
+        public Builder startupTimeout(Duration d) {
+            this.startupTimeout = d;
+            return this;
+        }
+
+        public Builder heartbeatInterval(Duration d) {
+            this.heartbeatInterval = d;
+            return this;
+        }
+
+        public Builder heartbeatTimeout(Duration d) {
+            this.heartbeatTimeout = d;
+            return this;
+        }
+
+        public Builder shutdownGrace(Duration d) {
+            this.shutdownGrace = d;
+            return this;
+        }
+
+        public KernelOptions build() {
+            return new KernelOptions(workingDirectory, env, runtimeDir, startupTimeout, heartbeatInterval,
+                    heartbeatTimeout, shutdownGrace);
+        }
+    }
+}

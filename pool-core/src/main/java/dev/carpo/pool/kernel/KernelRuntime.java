@@ -1,0 +1,112 @@
+package dev.carpo.pool.kernel;
+
+import dev.carpo.pool.protocol.IoLoop;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The machinery kernels share: one I/O thread for all their sockets, a small callback pool that
+ * completes futures and calls listeners, and a JVM shutdown hook. Closing it shuts down every
+ * kernel it started; so does JVM exit.
+ *
+ * <p>Threads: one I/O thread, {@code max(2, cores)} callback threads, and a cached pool that only
+ * runs signals and process termination; none of these grows with the number of kernels. (The JDK
+ * itself keeps one small "process reaper" thread per child process.)
+ *
+ * <p>Example:
+ * <pre>{@code
+ * try (KernelRuntime runtime = KernelRuntime.create()) {
+ *     Kernel py = runtime.start(KernelSpecs.fromEnvironment().resolve("python3"), KernelOptions.defaults())
+ *             .get(60, TimeUnit.SECONDS);
+ *     System.out.println(py.execute("1 + 1", Duration.ofSeconds(5)).text());   // 2
+ * }   // every kernel shut down here
+ * }</pre>
+ */
+public final class KernelRuntime implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KernelRuntime.class);
+    private static final AtomicInteger RUNTIMES = new AtomicInteger();
+
+    private final IoLoop loop;
+    private final ExecutorService callbacks;
+    private final ExecutorService blocking;
+    private final Set<Kernel> kernels = ConcurrentHashMap.newKeySet();
+    private final Thread shutdownHook;
+    private volatile boolean closed;
+
+    private KernelRuntime() {
+        int n = RUNTIMES.incrementAndGet();
+        loop = new IoLoop("carpo-io-" + n);
+        AtomicInteger callbackThreads = new AtomicInteger();
+        callbacks = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                r -> daemon(r, "carpo-callback-" + n + "-" + callbackThreads.incrementAndGet()));
+        AtomicInteger blockingThreads = new AtomicInteger();
+        blocking = Executors.newCachedThreadPool(r -> daemon(r, "carpo-process-" + n + "-" + blockingThreads.incrementAndGet()));
+        shutdownHook = new Thread(() -> shutdownAll(Duration.ofSeconds(10)), "carpo-shutdown-" + n);
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /** A new runtime with its own I/O thread. */
+    public static KernelRuntime create() {
+        return new KernelRuntime();
+    }
+
+    /**
+     * Starts a kernel from its spec; the future completes once the kernel answered kernel_info with
+     * iopub connected, or fails with a {@link KernelStartException} naming the spec, exit code and stderr.
+     *
+     * @throws KernelStartException at once when the process cannot even be launched
+     */
+    public CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options) {
+        if (closed) {
+            throw new KernelException("kernel runtime is closed");
+        }
+        return Kernel.start(spec, options, loop, callbacks, blocking, kernels::add, kernels::remove);
+    }
+
+    /** The kernels started and not yet exited. */
+    public Set<Kernel> kernels() {
+        return Set.copyOf(kernels);
+    }
+
+    private void shutdownAll(Duration timeout) {
+        List<CompletableFuture<Void>> all = kernels.stream().map(Kernel::shutdown).toList();
+        try {
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.warn("not every kernel shut down within {} ms: {}", timeout.toMillis(), kernels);
+        }
+    }
+
+    /** Shuts down every kernel in parallel (waiting up to 30 s), then stops the I/O thread. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        shutdownAll(Duration.ofSeconds(30));
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException alreadyExiting) {
+            // The hook is running or has run.
+        }
+        loop.close(Duration.ofSeconds(5));
+        callbacks.shutdown();
+        blocking.shutdown();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+}

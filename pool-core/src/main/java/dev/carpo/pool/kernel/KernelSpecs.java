@@ -1,0 +1,101 @@
+package dev.carpo.pool.kernel;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Kernelspec discovery, as {@code jupyter kernelspec list}: each data-path directory's
+ * {@code kernels/<name>/kernel.json}, earlier directories winning over later ones.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * KernelSpecs specs = KernelSpecs.fromEnvironment();
+ * KernelSpec python = specs.resolve("python3");               // a name
+ * KernelSpec same = specs.resolve("/usr/share/jupyter/kernels/python3"); // a directory or kernel.json
+ * }</pre>
+ */
+public final class KernelSpecs {
+    private final JupyterPaths paths;
+
+    public KernelSpecs(JupyterPaths paths) {
+        this.paths = paths;
+    }
+
+    /** Discovery over this process's environment. */
+    public static KernelSpecs fromEnvironment() {
+        return new KernelSpecs(JupyterPaths.fromEnvironment());
+    }
+
+    /** The directories searched, in priority order, each with its {@code kernels} subdirectory. */
+    public List<Path> searchPath() {
+        List<Path> dirs = new ArrayList<>();
+        for (Path dataDir : paths.dataPath()) {
+            dirs.add(dataDir.resolve("kernels"));
+        }
+        return dirs;
+    }
+
+    /** Every discovered spec directory by name (lower-case), the winning one for each name. */
+    public Map<String, Path> list() {
+        Map<String, Path> found = new LinkedHashMap<>();
+        for (Path kernels : searchPath()) {
+            if (!Files.isDirectory(kernels)) {
+                continue;
+            }
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(kernels)) {
+                List<Path> sorted = new ArrayList<>();
+                entries.forEach(sorted::add);
+                sorted.sort(null);
+                for (Path dir : sorted) {
+                    if (Files.isRegularFile(dir.resolve("kernel.json"))) {
+                        found.putIfAbsent(dir.getFileName().toString().toLowerCase(Locale.ROOT), dir);
+                    }
+                }
+            } catch (IOException e) {
+                // An unreadable directory hides nothing we could start; jupyter skips it too.
+            }
+        }
+        return found;
+    }
+
+    /** Finds a spec by name (case-insensitive); the error names every place searched. */
+    public KernelSpec find(String name) {
+        Path dir = list().get(name.toLowerCase(Locale.ROOT));
+        if (dir == null) {
+            StringBuilder where = new StringBuilder();
+            for (Path p : searchPath()) {
+                where.append("\n  ").append(p.resolve(name).resolve("kernel.json"));
+            }
+            throw new KernelSpecException("no kernelspec named '" + name + "'; searched:" + where
+                    + "\navailable: " + (list().isEmpty() ? "none" : String.join(", ", list().keySet())));
+        }
+        return KernelSpec.read(dir.resolve("kernel.json"));
+    }
+
+    /**
+     * A spec given as a name, a spec directory, or a path to a kernel.json. A value containing a
+     * path separator or ending in {@code .json} is a path; anything else is a name.
+     */
+    public KernelSpec resolve(String nameOrPath) {
+        if (nameOrPath == null || nameOrPath.isBlank()) {
+            throw new KernelSpecException("kernelspec is empty: give a name such as 'python3', a spec directory, or a kernel.json");
+        }
+        if (!nameOrPath.contains("/") && !nameOrPath.endsWith(".json")) {
+            return find(nameOrPath);
+        }
+        Path path = Path.of(nameOrPath);
+        Path file = Files.isDirectory(path) ? path.resolve("kernel.json") : path;
+        if (!Files.isRegularFile(file)) {
+            throw new KernelSpecException("no kernelspec at " + path.toAbsolutePath()
+                    + (Files.isDirectory(path) ? " (directory has no kernel.json)" : " (no such file)"));
+        }
+        return KernelSpec.read(file);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.carpo.pool.kernel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Starts a kernel as a local child process, as jupyter_client's {@code LocalProvisioner}: argv
+ * placeholders filled in, no shell, the spec's env over ours, {@code JPY_PARENT_PID} set so the
+ * kernel exits when this JVM dies (even by SIGKILL), and a new session ({@code setsid}) so a
+ * Ctrl-C at the terminal reaches carpo, not every kernel.
+ */
+final class LocalProvisioner {
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
+    private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+
+    private LocalProvisioner() {
+    }
+
+    static KernelProcess launch(KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile) {
+        List<String> command = new ArrayList<>();
+        if (Files.isExecutable(SETSID)) {
+            command.add(SETSID.toString());
+        }
+        command.addAll(argv(spec, connectionFile));
+        ProcessBuilder builder = new ProcessBuilder(command);
+        Map<String, String> env = builder.environment();
+        // Spec env values may refer to the parent's variables as ${NAME}, as jupyter_client allows.
+        Map<String, String> parent = Map.copyOf(env);
+        spec.env().forEach((k, v) -> env.put(k, substitute(v, parent)));
+        env.putAll(options.env());
+        env.put("JPY_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
+        if (options.workingDirectory() != null) {
+            if (!Files.isDirectory(options.workingDirectory())) {
+                throw new KernelStartException("kernel working directory " + options.workingDirectory() + " does not exist");
+            }
+            builder.directory(options.workingDirectory().toFile());
+        }
+        builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        builder.redirectError(stderrFile.toFile());
+        try {
+            return new KernelProcess(builder.start(), stderrFile);
+        } catch (IOException e) {
+            throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir()
+                    + "): cannot run " + spec.argv().get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    static List<String> argv(KernelSpec spec, Path connectionFile) {
+        List<String> argv = new ArrayList<>(spec.argv().size());
+        for (String arg : spec.argv()) {
+            argv.add(arg.replace("{connection_file}", connectionFile.toString())
+                    .replace("{resource_dir}", spec.resourceDir().toString()));
+        }
+        return argv;
+    }
+
+    static String substitute(String value, Map<String, String> env) {
+        Matcher m = ENV_REF.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String replacement = env.get(m.group(1));
+            m.appendReplacement(out, Matcher.quoteReplacement(replacement != null ? replacement : m.group()));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+}

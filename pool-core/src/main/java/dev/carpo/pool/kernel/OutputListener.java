@@ -1,0 +1,21 @@
+package dev.carpo.pool.kernel;
+
+/**
+ * Receives an execution's outputs as they arrive, in order, on a callback thread (never the I/O
+ * thread). The final {@link KernelExecution} still has everything.
+ *
+ * <p>Example: {@code .listener(new OutputListener() { public void onStream(String n, String t) { System.out.print(t); } })}
+ */
+public interface OutputListener {
+    /** Text on {@code stdout} or {@code stderr}. */
+    default void onStream(String name, String text) {
+    }
+
+    /** A new or updated rich output. */
+    default void onOutput(DisplayOutput output) {
+    }
+
+    /** An error raised by the code. */
+    default void onError(ExecutionError error) {
+    }
+}

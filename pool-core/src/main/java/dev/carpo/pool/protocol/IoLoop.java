@@ -1,0 +1,281 @@
+package dev.carpo.pool.protocol;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Pipe;
+import java.nio.channels.SelectableChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import org.zeromq.ZPoller;
+
+/**
+ * The one thread that owns ZeroMQ sockets. ZeroMQ sockets are not thread-safe, so every socket of
+ * every kernel is created, polled, read, written and closed here; other threads hand work in with
+ * {@link #execute}, which wakes the poller through a pipe (no poll-and-sleep loop, so no added
+ * latency). Timers ({@link #schedule}) drive heartbeats and deadlines on the same thread.
+ *
+ * <p>Handlers run on this thread and must only do bookkeeping: anything that may block or that
+ * runs user code belongs on another executor.
+ *
+ * <p>Example: {@code loop.execute(() -> socket.send(frame));}
+ */
+public final class IoLoop implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IoLoop.class);
+
+    private final ZContext context = new ZContext(1);
+    private final ZPoller poller = new ZPoller(context);
+    private final Pipe wakeup;
+    private final AtomicBoolean wakePending = new AtomicBoolean();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+    private final List<ZMQ.Socket> sockets = new ArrayList<>();
+    private final AtomicLong timerSeq = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** Starts the loop on a daemon thread of the given name. */
+    public IoLoop(String name) {
+        try {
+            wakeup = Pipe.open();
+            wakeup.source().configureBlocking(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the I/O loop's wake-up pipe", e);
+        }
+        poller.register(wakeup.source(), new ZPoller.EventsHandler() {
+            @Override
+            public boolean events(ZMQ.Socket socket, int events) {
+                return true;
+            }
+
+            @Override
+            public boolean events(SelectableChannel channel, int events) {
+                drainWakeups();
+                return true;
+            }
+        }, ZPoller.IN);
+        thread = new Thread(this::run, name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Whether the caller is the loop thread. */
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Runs {@code task} on the loop thread, soon. Safe from any thread; ignored after close. */
+    public void execute(Runnable task) {
+        if (!running) {
+            return;
+        }
+        tasks.add(task);
+        if (!inLoop() && wakePending.compareAndSet(false, true)) {
+            try {
+                wakeup.sink().write(ByteBuffer.wrap(new byte[] {1}));
+            } catch (IOException e) {
+                if (running) {
+                    LOG.warn("I/O loop wake-up failed", e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@code task} on the loop thread after {@code delay}; call from the loop thread.
+     *
+     * @return a handle whose {@code run()} cancels the timer
+     */
+    public Runnable schedule(Duration delay, Runnable task) {
+        requireLoop();
+        Timer timer = new Timer(System.nanoTime() + delay.toNanos(), timerSeq.incrementAndGet(), task);
+        timers.add(timer);
+        return () -> timer.cancelled = true;
+    }
+
+    /**
+     * Creates a socket, connects it, and calls {@code onReadable} (on this thread) whenever it has
+     * messages; call from the loop thread.
+     */
+    public ZMQ.Socket open(SocketType type, String endpoint, Consumer<ZMQ.Socket> configure, Consumer<ZMQ.Socket> onReadable) {
+        requireLoop();
+        ZMQ.Socket socket = context.createSocket(type);
+        socket.setLinger(0);
+        configure.accept(socket);
+        socket.connect(endpoint);
+        poller.register(socket, new ZPoller.EventsHandler() {
+            @Override
+            public boolean events(ZMQ.Socket s, int events) {
+                onReadable.accept(s);
+                return true;
+            }
+
+            @Override
+            public boolean events(SelectableChannel channel, int events) {
+                return true;
+            }
+        }, ZPoller.IN);
+        sockets.add(socket);
+        return socket;
+    }
+
+    /** Unregisters and closes a socket; call from the loop thread. */
+    public void close(ZMQ.Socket socket) {
+        requireLoop();
+        if (sockets.remove(socket)) {
+            poller.unregister(socket);
+            context.destroySocket(socket);
+        }
+    }
+
+    /** Reads one multipart message without blocking, or {@code null} when none is waiting. */
+    public static List<byte[]> receive(ZMQ.Socket socket) {
+        byte[] first = socket.recv(ZMQ.DONTWAIT);
+        if (first == null) {
+            return null;
+        }
+        List<byte[]> frames = new ArrayList<>(8);
+        frames.add(first);
+        while (socket.hasReceiveMore()) {
+            frames.add(socket.recv(0));
+        }
+        return frames;
+    }
+
+    /** Sends a multipart message; call from the loop thread. */
+    public static void send(ZMQ.Socket socket, List<byte[]> frames) {
+        for (int i = 0; i < frames.size(); i++) {
+            socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
+        }
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                runTasks();
+                long timeout = runTimers();
+                if (!running) {
+                    break;
+                }
+                poller.poll(timeout);
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.error("I/O loop {} failed", thread.getName(), e);
+            running = false;
+        } finally {
+            for (ZMQ.Socket socket : new ArrayList<>(sockets)) {
+                poller.unregister(socket);
+                context.destroySocket(socket);
+            }
+            sockets.clear();
+            poller.close();
+            context.close();
+        }
+    }
+
+    private void runTasks() {
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.error("I/O loop task failed", e);
+            }
+        }
+    }
+
+    /** Runs due timers; returns milliseconds until the next one (-1 when none). */
+    private long runTimers() {
+        while (!timers.isEmpty()) {
+            Timer next = timers.peek();
+            long wait = next.deadline - System.nanoTime();
+            if (next.cancelled) {
+                timers.poll();
+            } else if (wait <= 0) {
+                timers.poll();
+                try {
+                    next.task.run();
+                } catch (RuntimeException e) {
+                    LOG.error("I/O loop timer failed", e);
+                }
+                runTasks();
+            } else {
+                return Math.max(1, (wait + 999_999) / 1_000_000);
+            }
+        }
+        return -1;
+    }
+
+    private void drainWakeups() {
+        wakePending.set(false);
+        ByteBuffer sink = ByteBuffer.allocate(64);
+        try {
+            while (wakeup.source().read(sink) > 0) {
+                sink.clear();
+            }
+        } catch (IOException e) {
+            LOG.warn("I/O loop wake-up pipe read failed", e);
+        }
+    }
+
+    private void requireLoop() {
+        if (!inLoop()) {
+            throw new IllegalStateException("ZeroMQ sockets may only be touched on the I/O loop thread, not " + Thread.currentThread().getName());
+        }
+    }
+
+    /** Stops the loop and closes every socket; waits up to {@code timeout} for the thread to end. */
+    public void close(Duration timeout) {
+        if (!running) {
+            return;
+        }
+        execute(() -> running = false);
+        try {
+            thread.join(Math.max(1, timeout.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        running = false;
+        try {
+            wakeup.sink().close();
+            wakeup.source().close();
+        } catch (IOException ignored) {
+            // Nothing more can go through it.
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    private static final class Timer implements Comparable<Timer> {
+        final long deadline;
+        final long seq;
+        final Runnable task;
+        volatile boolean cancelled;
+
+        Timer(long deadline, long seq, Runnable task) {
+            this.deadline = deadline;
+            this.seq = seq;
+            this.task = task;
+        }
+
+        @Override
+        public int compareTo(Timer o) {
+            int c = Long.compare(deadline, o.deadline);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.carpo.pool.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.carpo.pool.protocol.Channel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConnectionInfoTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void connectionFileIsPrivateLoopbackAndReadableBack() throws Exception {
+        Map<Channel, Integer> ports = PortReservations.reserve();
+        try {
+            ConnectionInfo info = ConnectionInfo.loopback(ports, "python3");
+            Path file = info.write(tmp.resolve("runtime"), "abc");
+
+            assertThat(file.getFileName().toString()).isEqualTo("kernel-abc.json");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent()))).isEqualTo("rwx------");
+            assertThat(info.ip()).isEqualTo("127.0.0.1");
+            assertThat(info.key()).matches("[0-9a-f]{64}");
+            assertThat(info.endpoint(Channel.SHELL)).isEqualTo("tcp://127.0.0.1:" + ports.get(Channel.SHELL));
+
+            ConnectionInfo back = ConnectionInfo.read(file);
+            assertThat(back).isEqualTo(info);
+            assertThat(Files.readString(file)).contains("\"signature_scheme\" : \"hmac-sha256\"").contains("\"hb_port\"");
+        } finally {
+            PortReservations.release(ports.values());
+        }
+    }
+
+    @Test
+    void everyKeyIsFresh() {
+        Set<String> keys = new HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            keys.add(ConnectionInfo.loopback(Map.of(Channel.SHELL, 1, Channel.CONTROL, 2, Channel.IOPUB, 3,
+                    Channel.STDIN, 4, Channel.HEARTBEAT, 5), "k").key());
+        }
+        assertThat(keys).hasSize(100);
+    }
+
+    @Test
+    void reservedPortsAreNeverHandedOutTwice() {
+        Set<Integer> seen = new HashSet<>();
+        java.util.List<Map<Channel, Integer>> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) {
+                Map<Channel, Integer> ports = PortReservations.reserve();
+                held.add(ports);
+                assertThat(new HashSet<>(ports.values())).hasSize(5);
+                for (int p : ports.values()) {
+                    assertThat(seen.add(p)).as("port %d handed out twice", p).isTrue();
+                }
+            }
+        } finally {
+            held.forEach(p -> PortReservations.release(p.values()));
+        }
+    }
+}
