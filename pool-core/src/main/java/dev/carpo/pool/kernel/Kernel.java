@@ -46,13 +46,12 @@ public final class Kernel implements AutoCloseable {
     private final KernelProcess process;
     private final KernelConnection connection;
     private final CompletableFuture<KernelDiedException> death = new CompletableFuture<>();
-    private final CompletableFuture<Integer> exited;
+    private volatile CompletableFuture<Integer> exited;
     private volatile ObjectNode kernelInfo;
     private volatile boolean shuttingDown;
     private CompletableFuture<Void> shutdown;
 
-    private Kernel(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking,
-                   Consumer<Kernel> onGone) {
+    private Kernel(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking) {
         this.spec = spec;
         this.options = options;
         this.blocking = blocking;
@@ -77,7 +76,11 @@ public final class Kernel implements AutoCloseable {
             throw e;
         }
         this.connection = new KernelConnection(id, info, loop, new SerialExecutor(callbacks), options, this::heartbeatLost);
-        this.exited = process.onExit().thenApply(code -> {
+    }
+
+    /** Reacts to the process's exit; attached only once the kernel is registered, so an early exit cannot be lost. */
+    private CompletableFuture<Integer> watchExit(Consumer<Kernel> onGone) {
+        return process.onExit().thenApply(code -> {
             String reason = shuttingDown ? "was shut down" : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
             died(new KernelDiedException(id, reason, code, process.stderrTail(STDERR_TAIL_LINES)));
             deleteQuietly(connectionFile);
@@ -91,8 +94,9 @@ public final class Kernel implements AutoCloseable {
     /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
     static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
                                            Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
-        Kernel kernel = new Kernel(spec, options, loop, callbacks, blocking, onGone);
+        Kernel kernel = new Kernel(spec, options, loop, callbacks, blocking);
         onStarted.accept(kernel);
+        kernel.exited = kernel.watchExit(onGone);
         return kernel.connection.connect()
                 .orTimeout(options.startupTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .handle((info, error) -> {

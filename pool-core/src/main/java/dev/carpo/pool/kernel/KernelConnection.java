@@ -189,12 +189,15 @@ final class KernelConnection {
     }
 
     private void onReadable(Channel channel, ZMQ.Socket socket) {
+        if (channel == Channel.HEARTBEAT) {
+            // A REQ socket holds at most one reply; a second recv before the next send is an EFSM error.
+            if (IoLoop.receive(socket) != null) {
+                lastPong = System.nanoTime();
+            }
+            return;
+        }
         List<byte[]> frames;
         while ((frames = IoLoop.receive(socket)) != null) {
-            if (channel == Channel.HEARTBEAT) {
-                lastPong = System.nanoTime();
-                continue;
-            }
             Message message;
             try {
                 message = codec.decode(frames);

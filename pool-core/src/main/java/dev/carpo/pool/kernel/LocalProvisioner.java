@@ -41,6 +41,7 @@ final class LocalProvisioner {
             }
             builder.directory(options.workingDirectory().toFile());
         }
+        requireExecutable(spec, command.get(command.size() - spec.argv().size()), env.get("PATH"));
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.redirectError(stderrFile.toFile());
@@ -49,6 +50,23 @@ final class LocalProvisioner {
         } catch (IOException e) {
             throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir()
                     + "): cannot run " + spec.argv().get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Fails now, naming the spec, rather than letting setsid report a missing program as an exit code. */
+    private static void requireExecutable(KernelSpec spec, String program, String path) {
+        boolean found;
+        if (program.contains("/")) {
+            found = Files.isExecutable(Path.of(program)) && !Files.isDirectory(Path.of(program));
+        } else {
+            found = path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+                    .filter(dir -> !dir.isEmpty())
+                    .map(dir -> Path.of(dir, program))
+                    .anyMatch(p -> Files.isExecutable(p) && !Files.isDirectory(p));
+        }
+        if (!found) {
+            throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir() + "): cannot run "
+                    + program + ": " + (program.contains("/") ? "no such executable file" : "not found on PATH " + path));
         }
     }
 

@@ -117,7 +117,11 @@ public final class IoLoop implements AutoCloseable {
         poller.register(socket, new ZPoller.EventsHandler() {
             @Override
             public boolean events(ZMQ.Socket s, int events) {
-                onReadable.accept(s);
+                try {
+                    onReadable.accept(s);
+                } catch (RuntimeException e) {
+                    LOG.error("I/O loop: socket handler failed", e);
+                }
                 return true;
             }
 
@@ -135,7 +139,7 @@ public final class IoLoop implements AutoCloseable {
         requireLoop();
         if (sockets.remove(socket)) {
             poller.unregister(socket);
-            context.destroySocket(socket);
+            socket.close();
         }
     }
 
@@ -176,7 +180,7 @@ public final class IoLoop implements AutoCloseable {
         } finally {
             for (ZMQ.Socket socket : new ArrayList<>(sockets)) {
                 poller.unregister(socket);
-                context.destroySocket(socket);
+                socket.close();
             }
             sockets.clear();
             poller.close();

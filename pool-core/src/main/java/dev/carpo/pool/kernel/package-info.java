@@ -1,0 +1,31 @@
+/**
+ * Local Jupyter kernels, separated as jupyter_client separates them:
+ * <ul>
+ *   <li>kernelspecs: {@link dev.carpo.pool.kernel.KernelSpecs} discovers them on Jupyter's data
+ *       path, {@link dev.carpo.pool.kernel.KernelSpec} reads one kernel.json;</li>
+ *   <li>launch (the provisioner): connection info on 127.0.0.1 with five reserved ports and a fresh
+ *       key, written 0600; the kernel started without a shell, in its own session, with
+ *       {@code JPY_PARENT_PID} so it exits when the JVM dies;</li>
+ *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>
+ *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, heartbeat.</li>
+ * </ul>
+ *
+ * <h2>Completion</h2>
+ * An execution completes when its {@code execute_reply} has arrived <em>and</em> iopub has reported
+ * {@code idle} for its msg_id, in either order, so no output is ever missing from a result. A kernel
+ * is ready when it has answered {@code kernel_info_request} and an iopub message has arrived (the
+ * SUB socket has joined); until then the request is repeated, as jupyter_client's
+ * {@code wait_for_ready} does, so the first execution's output is never lost.
+ *
+ * <h2>Death</h2>
+ * A process exit, or a heartbeat silent for {@link dev.carpo.pool.kernel.KernelOptions#heartbeatTimeout()},
+ * fails every request in flight on that kernel at once with a
+ * {@link dev.carpo.pool.kernel.KernelDiedException} naming the kernel, its exit code and the tail
+ * of its stderr. Stderr goes to a file in the runtime dir, so watching kernels costs no threads.
+ *
+ * <h2>Threads</h2>
+ * A {@link dev.carpo.pool.kernel.KernelRuntime} has one I/O thread, a fixed callback pool that
+ * completes futures and calls listeners (per kernel in order, never on the I/O thread), and a
+ * cached pool used only for signals and process termination.
+ */
+package dev.carpo.pool.kernel;

@@ -1,0 +1,184 @@
+package dev.carpo.pool.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carpo.pool.protocol.Channel;
+import dev.carpo.pool.protocol.IoLoop;
+import dev.carpo.pool.protocol.Message;
+import dev.carpo.pool.protocol.Session;
+import dev.carpo.pool.protocol.Signer;
+import dev.carpo.pool.protocol.WireCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+/**
+ * Fault injection a real kernel cannot give: a fake kernel made of bare JeroMQ sockets that sends
+ * forged, garbled and unhandled messages, and idle before reply. Everything else is tested on ipykernel.
+ */
+class KernelConnectionFaultTest {
+    private final ZContext zmq = new ZContext();
+    private final Map<Channel, ZMQ.Socket> kernelSide = new EnumMap<>(Channel.class);
+    private final Map<Channel, Integer> ports = new EnumMap<>(Channel.class);
+    private final Session kernelSession = new Session("kernel");
+    private IoLoop loop;
+    private ExecutorService callbacks;
+    private WireCodec good;
+    private WireCodec forged;
+    private KernelConnection connection;
+
+    @BeforeEach
+    void bindFakeKernel() {
+        for (Channel c : Channel.values()) {
+            SocketType type = switch (c) {
+                case IOPUB -> SocketType.PUB;
+                case HEARTBEAT -> SocketType.REP;
+                default -> SocketType.ROUTER;
+            };
+            ZMQ.Socket s = zmq.createSocket(type);
+            s.setLinger(0);
+            ports.put(c, s.bindToRandomPort("tcp://127.0.0.1"));
+            kernelSide.put(c, s);
+        }
+        ConnectionInfo info = ConnectionInfo.loopback(ports, "fake");
+        good = new WireCodec(info.signer());
+        forged = new WireCodec(new Signer("attacker".getBytes(StandardCharsets.UTF_8)));
+        loop = new IoLoop("fault-test-io");
+        callbacks = Executors.newFixedThreadPool(2);
+        connection = new KernelConnection("fake-1", info, loop, new SerialExecutor(callbacks),
+                KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).build(), () -> { });
+    }
+
+    @AfterEach
+    void close() {
+        connection.die(new KernelDiedException("fake-1", "test over", null, null));
+        loop.close();
+        callbacks.shutdownNow();
+        zmq.close();
+    }
+
+    /** The next request on a ROUTER channel, with its routing identity. */
+    private Message receive(Channel channel) throws Exception {
+        ZMQ.Socket s = kernelSide.get(channel);
+        s.setReceiveTimeOut(20_000);
+        List<byte[]> frames = new ArrayList<>();
+        byte[] first = s.recv(0);
+        assertThat(first).as("a request on %s within 20 s", channel).isNotNull();
+        frames.add(first);
+        while (s.hasReceiveMore()) {
+            frames.add(s.recv(0));
+        }
+        return good.decode(frames);
+    }
+
+    private void send(Channel channel, WireCodec codec, Message to, String type, ObjectNode content) {
+        Message m = new Message(channel == Channel.IOPUB ? List.of() : to.identities(), kernelSession.header(type),
+                to.header(), null, content, null);
+        IoLoop.send(kernelSide.get(channel), codec.encode(m));
+    }
+
+    private static ObjectNode json(String s) throws Exception {
+        return (ObjectNode) WireCodec.mapper().readTree(s);
+    }
+
+    private void becomeReady() throws Exception {
+        CompletableFuture<ObjectNode> ready = connection.connect();
+        Message probe = receive(Channel.SHELL);
+        assertThat(probe.type()).isEqualTo("kernel_info_request");
+        // A forged reply and a garbled one first: neither may make the client ready.
+        send(Channel.SHELL, forged, probe, "kernel_info_reply", json("{\"status\":\"ok\",\"implementation\":\"forged\"}"));
+        List<byte[]> garbled = List.of(probe.identities().get(0), "not".getBytes(), "a message".getBytes());
+        IoLoop.send(kernelSide.get(Channel.SHELL), garbled);
+        // Then answer every probe properly until the client's SUB socket has joined.
+        ObjectNode info = json("{\"status\":\"ok\",\"implementation\":\"fake\",\"protocol_version\":\"5.3\"}");
+        while (true) {
+            send(Channel.IOPUB, good, probe, "status", json("{\"execution_state\":\"busy\"}"));
+            send(Channel.SHELL, good, probe, "kernel_info_reply", info);
+            send(Channel.IOPUB, good, probe, "status", json("{\"execution_state\":\"idle\"}"));
+            try {
+                assertThat(ready.get(1500, TimeUnit.MILLISECONDS).path("implementation").asText()).isEqualTo("fake");
+                return;
+            } catch (java.util.concurrent.TimeoutException notYet) {
+                probe = receive(Channel.SHELL);
+            }
+        }
+    }
+
+    @Test
+    void forgedAndGarbledMessagesAreDroppedCountedAndNeverActedOn() throws Exception {
+        becomeReady();
+        assertThat(connection.rejectedMessages()).isGreaterThanOrEqualTo(2);
+        long before = connection.rejectedMessages();
+
+        CountDownLatch sawAfterIdle = new CountDownLatch(1);
+        List<String> streamed = new CopyOnWriteArrayList<>();
+        CompletableFuture<KernelExecution> run = connection.execute(ExecuteRequest.builder("x").listener(new OutputListener() {
+            @Override
+            public void onStream(String name, String text) {
+                streamed.add(text);
+                if (text.equals("after idle\n")) {
+                    sawAfterIdle.countDown();
+                }
+            }
+        }).build());
+        Message exec = receive(Channel.SHELL);
+        assertThat(exec.type()).isEqualTo("execute_request");
+        assertThat(exec.content().path("allow_stdin").asBoolean()).isFalse();
+
+        send(Channel.IOPUB, good, exec, "status", json("{\"execution_state\":\"busy\"}"));
+        send(Channel.IOPUB, forged, exec, "stream", json("{\"name\":\"stdout\",\"text\":\"EVIL\\n\"}"));
+        send(Channel.IOPUB, good, exec, "comm_open", json("{\"comm_id\":\"c1\",\"target_name\":\"jupyter.widget\",\"data\":{}}"));
+        send(Channel.IOPUB, good, exec, "debug_event", json("{\"event\":\"stopped\"}"));
+        send(Channel.IOPUB, good, exec, "stream", json("{\"name\":\"stdout\",\"text\":\"good\\n\"}"));
+        send(Channel.SHELL, forged, exec, "execute_reply", json("{\"status\":\"error\",\"ename\":\"Forged\",\"evalue\":\"\",\"traceback\":[]}"));
+        // Idle before the reply: the execution is not complete until the reply comes too.
+        send(Channel.IOPUB, good, exec, "status", json("{\"execution_state\":\"idle\"}"));
+        send(Channel.IOPUB, good, exec, "stream", json("{\"name\":\"stdout\",\"text\":\"after idle\\n\"}"));
+        assertThat(sawAfterIdle.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(run).isNotDone();
+
+        send(Channel.SHELL, good, exec, "execute_reply", json("{\"status\":\"ok\",\"execution_count\":7,\"user_expressions\":{}}"));
+        KernelExecution r = run.get(10, TimeUnit.SECONDS);
+
+        assertThat(r.status()).isEqualTo(ReplyStatus.OK);
+        assertThat(r.executionCount()).isEqualTo(7);
+        assertThat(r.stdout()).isEqualTo("good\nafter idle\n");
+        assertThat(r.error()).isNull();
+        assertThat(streamed).containsExactly("good\n", "after idle\n");
+        assertThat(connection.rejectedMessages()).isEqualTo(before + 2);
+    }
+
+    @Test
+    void deathFailsEveryRequestInFlightAtOnce() throws Exception {
+        becomeReady();
+        CompletableFuture<KernelExecution> run = connection.execute(ExecuteRequest.of("x"));
+        CompletableFuture<ObjectNode> info = connection.request(Channel.SHELL, "kernel_info_request", json("{}"));
+        receive(Channel.SHELL);
+        connection.die(new KernelDiedException("fake-1", "exited unexpectedly", 137, "Killed"));
+        for (CompletableFuture<?> f : List.of(run, info)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(KernelDiedException.class)
+                    .hasMessageContaining("kernel fake-1 exited unexpectedly (exit code 137, signal 9)")
+                    .hasMessageContaining("Killed");
+        }
+        // And anything sent afterwards fails at once rather than waiting.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> connection.execute(ExecuteRequest.of("y")).get(10, TimeUnit.SECONDS))
+                .cause().isInstanceOf(KernelDiedException.class);
+    }
+}

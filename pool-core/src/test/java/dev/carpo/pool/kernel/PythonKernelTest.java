@@ -1,0 +1,270 @@
+package dev.carpo.pool.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One real ipykernel, shared by tests that leave it usable. */
+class PythonKernelTest {
+    static final Duration T = Duration.ofSeconds(30);
+
+    @TempDir
+    static Path runtimeDir;
+    static KernelRuntime runtime;
+    static Kernel kernel;
+
+    @BeforeAll
+    static void start() throws Exception {
+        runtime = KernelRuntime.create();
+        kernel = runtime.start(TestKernels.python(), TestKernels.options(runtimeDir)).get(90, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stop() {
+        runtime.close();
+    }
+
+    @Test
+    void readyKernelReportsItsInfoAndAPrivateConnectionFile() throws Exception {
+        assertThat(kernel.kernelInfo().path("language_info").path("name").asText()).isEqualTo("python");
+        assertThat(kernel.kernelInfo().path("protocol_version").asText()).startsWith("5.");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kernel.connectionFile()))).isEqualTo("rw-------");
+        assertThat(kernel.connectionInfo().ip()).isEqualTo("127.0.0.1");
+        assertThat(kernel.requestKernelInfo().get(10, TimeUnit.SECONDS).path("implementation").asText()).isEqualTo("ipython");
+        assertThat(ProcessHandle.of(kernel.pid()).orElseThrow().info().commandLine().orElse(""))
+                .contains("ipykernel_launcher").contains(kernel.connectionFile().toString());
+    }
+
+    @Test
+    void stdoutStderrAndResultInOrder() {
+        KernelExecution r = kernel.execute("""
+                import sys
+                print('one'); print('err1', file=sys.stderr); print('two')
+                sys.stderr.write('err2\\n')
+                21 * 2""", T);
+        assertThat(r.status()).isEqualTo(ReplyStatus.OK);
+        assertThat(r.stdout()).isEqualTo("one\ntwo\n");
+        assertThat(r.stderr()).isEqualTo("err1\nerr2\n");
+        assertThat(r.text()).isEqualTo("42");
+        assertThat(r.executionCount()).isPositive();
+        assertThat(r.error()).isNull();
+        assertThat(r.runTime().isNegative()).isFalse();
+        assertThat(r.finished()).isAfterOrEqualTo(r.sent());
+    }
+
+    @Test
+    void executionCountAdvances() {
+        int first = kernel.execute("1", T).executionCount();
+        int second = kernel.execute("2", T).executionCount();
+        assertThat(second).isEqualTo(first + 1);
+    }
+
+    @Test
+    void displayDataAndUpdatesAndClearOutput() {
+        KernelExecution shown = kernel.execute("""
+                from IPython.display import display, HTML
+                display(HTML('<b>bold</b>'))
+                h = display('one', display_id=True)
+                h.update('two')""", T);
+        assertThat(shown.outputs()).hasSize(2);
+        assertThat(shown.outputs().get(0).type()).isEqualTo("display_data");
+        assertThat(shown.outputs().get(0).text("text/html")).isEqualTo("<b>bold</b>");
+        assertThat(shown.outputs().get(1).displayId()).isNotNull();
+        assertThat(shown.outputs().get(1).text("text/plain")).isEqualTo("'two'");
+        assertThat(shown.text()).isNull();
+
+        KernelExecution cleared = kernel.execute("""
+                from IPython.display import clear_output, display
+                print('before'); display('gone')
+                clear_output()
+                print('after')
+                clear_output(wait=True)
+                print('last')""", T);
+        assertThat(cleared.stdout()).isEqualTo("last\n");
+        assertThat(cleared.outputs()).isEmpty();
+    }
+
+    @Test
+    void errorCarriesNameValueAndTraceback() {
+        KernelExecution r = kernel.execute("def f():\n    return 1 / 0\nf()", T);
+        assertThat(r.status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(r.error().ename()).isEqualTo("ZeroDivisionError");
+        assertThat(r.error().evalue()).isEqualTo("division by zero");
+        assertThat(r.error().toString()).isEqualTo("ZeroDivisionError: division by zero");
+        // Tracebacks keep IPython's ANSI colours; strip them to check the frames.
+        String traceback = String.join("\n", r.error().traceback()).replaceAll("\u001b\\[[0-9;]*m", "");
+        assertThat(traceback).contains("----> 3 f()").contains("return 1 / 0");
+
+        KernelExecution syntax = kernel.execute("def (:", T);
+        assertThat(syntax.status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(syntax.error().ename()).isEqualTo("SyntaxError");
+        assertThat(kernel.execute("'still fine'", T).text()).isEqualTo("'still fine'");
+    }
+
+    @Test
+    void stopOnErrorAbortsQueuedExecutionsOnlyWhenAsked() throws Exception {
+        var failing = kernel.execute(ExecuteRequest.builder("import time; time.sleep(0.5); 1/0").build());
+        var queued = kernel.execute(ExecuteRequest.of("'queued'"));
+        assertThat(failing.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(queued.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ABORTED);
+
+        var failingLoose = kernel.execute(ExecuteRequest.builder("import time; time.sleep(0.5); 1/0").stopOnError(false).build());
+        var after = kernel.execute(ExecuteRequest.of("'runs'"));
+        assertThat(failingLoose.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(after.get(30, TimeUnit.SECONDS).text()).isEqualTo("'runs'");
+    }
+
+    @Test
+    void inputIsAnsweredByTheHandler() throws Exception {
+        List<String> prompts = new CopyOnWriteArrayList<>();
+        KernelExecution r = kernel.execute(ExecuteRequest.builder("name = input('who? ')\nprint('hi', name)")
+                .input((prompt, password) -> {
+                    prompts.add(prompt);
+                    return "Ada";
+                }).build()).get(30, TimeUnit.SECONDS);
+        assertThat(r.status()).isEqualTo(ReplyStatus.OK);
+        assertThat(r.stdout()).isEqualTo("hi Ada\n");
+        assertThat(prompts).containsExactly("who? ");
+    }
+
+    @Test
+    void inputWithoutHandlerRaisesInTheKernelInsteadOfHanging() throws Exception {
+        KernelExecution r = kernel.execute(ExecuteRequest.builder("input('who? ')").timeout(T).build()).get(40, TimeUnit.SECONDS);
+        assertThat(r.status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(r.error().ename()).isEqualTo("StdinNotImplementedError");
+    }
+
+    @Test
+    void unicodeSurvivesBothWays() {
+        KernelExecution r = kernel.execute("s = 'héllo wörld ✓ 日本語 🎉'\nprint(s)\nlen(s)", T);
+        assertThat(r.stdout()).isEqualTo("héllo wörld ✓ 日本語 🎉\n");
+        assertThat(r.text()).isEqualTo("19"); // code points: the emoji is one, though two Java chars
+    }
+
+    @Test
+    void tenMegabytesOfOutputArriveWhole() {
+        KernelExecution r = kernel.execute("""
+                import sys
+                for i in range(10):
+                    sys.stdout.write(str(i) * 1_000_000)
+                print()""", Duration.ofSeconds(120));
+        assertThat(r.status()).isEqualTo(ReplyStatus.OK);
+        assertThat(r.stdout()).hasSize(10_000_001);
+        for (int i = 0; i < 10; i++) {
+            assertThat(r.stdout().charAt(i * 1_000_000)).isEqualTo((char) ('0' + i));
+            assertThat(r.stdout().charAt(i * 1_000_000 + 999_999)).isEqualTo((char) ('0' + i));
+        }
+    }
+
+    @Test
+    void listenerSeesOutputsAsTheyStream() throws Exception {
+        CountDownLatch firstChunk = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> seen = new CopyOnWriteArrayList<>();
+        var future = kernel.execute(ExecuteRequest.builder("""
+                import time
+                print('tick', flush=True)
+                while not __import__('os').path.exists(%s): time.sleep(0.05)
+                print('tock')
+                'done'""".formatted("'" + runtimeDir.resolve("go").toString() + "'"))
+                .listener(new OutputListener() {
+                    @Override
+                    public void onStream(String name, String text) {
+                        seen.add(text);
+                        firstChunk.countDown();
+                    }
+
+                    @Override
+                    public void onOutput(DisplayOutput output) {
+                        seen.add("result:" + output.text("text/plain"));
+                    }
+                }).build());
+        // The first chunk arrives while the code is still running.
+        assertThat(firstChunk.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(future).isNotDone();
+        Files.createFile(runtimeDir.resolve("go"));
+        KernelExecution r = future.get(30, TimeUnit.SECONDS);
+        assertThat(String.join("", seen)).isEqualTo("tick\ntock\nresult:'done'");
+        assertThat(r.stdout()).isEqualTo("tick\ntock\n");
+        release.countDown();
+    }
+
+    @Test
+    void completeInspectAndIsComplete() throws Exception {
+        kernel.execute("import math", T);
+        var completion = kernel.complete("math.sq", 7).get(10, TimeUnit.SECONDS);
+        assertThat(completion.path("matches").toString()).contains("sqrt");
+        assertThat(completion.path("cursor_start").asInt()).isEqualTo(5);
+        assertThat(completion.path("cursor_end").asInt()).isEqualTo(7);
+        var inspection = kernel.inspect("math.sqrt", 9, 0).get(10, TimeUnit.SECONDS);
+        assertThat(inspection.path("found").asBoolean()).isTrue();
+        assertThat(inspection.path("data").path("text/plain").asText()).contains("sqrt");
+        assertThat(kernel.isComplete("for i in range(3):").get(10, TimeUnit.SECONDS).path("status").asText()).isEqualTo("incomplete");
+        assertThat(kernel.isComplete("x = 1").get(10, TimeUnit.SECONDS).path("status").asText()).isEqualTo("complete");
+    }
+
+    @Test
+    void interruptStopsALongSleep() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        var sleeping = kernel.execute(ExecuteRequest.builder("import time\nprint('zz', flush=True)\ntime.sleep(60)")
+                .listener(new OutputListener() {
+                    @Override
+                    public void onStream(String name, String text) {
+                        running.countDown();
+                    }
+                }).build());
+        assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
+        kernel.interrupt().get(10, TimeUnit.SECONDS);
+        KernelExecution r = sleeping.get(20, TimeUnit.SECONDS);
+        assertThat(r.status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(r.error().ename()).isEqualTo("KeyboardInterrupt");
+        assertThat(kernel.execute("'after interrupt'", T).text()).isEqualTo("'after interrupt'");
+    }
+
+    @Test
+    void timeoutFailsTheFutureButNotTheKernel() {
+        assertThatThrownBy(() -> kernel.execute("import time; time.sleep(3)", Duration.ofMillis(300)))
+                .isInstanceOf(ExecutionTimeoutException.class)
+                .hasMessageContaining(kernel.id()).hasMessageContaining("300 ms");
+        // The sleep finishes on its own; the next execution queues behind it and completes.
+        assertThat(kernel.execute("'next'", T).text()).isEqualTo("'next'");
+        assertThat(kernel.isAlive()).isTrue();
+    }
+
+    @Test
+    void cancelledFutureLeavesTheKernelUsable() throws Exception {
+        var f = kernel.execute(ExecuteRequest.of("import time; time.sleep(1); 'late'"));
+        f.cancel(true);
+        assertThatThrownBy(f::get).isInstanceOf(java.util.concurrent.CancellationException.class);
+        assertThat(kernel.execute("'ok'", T).text()).isEqualTo("'ok'");
+    }
+
+    @Test
+    void noMessageWasRejected() {
+        assertThat(kernel.rejectedMessages()).isZero();
+    }
+
+    static void assertDiedWith(java.util.concurrent.Future<?> f, String... fragments) {
+        assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(KernelDiedException.class)
+                .satisfies(e -> {
+                    for (String s : fragments) {
+                        assertThat(e.getMessage()).contains(s);
+                    }
+                });
+    }
+}
