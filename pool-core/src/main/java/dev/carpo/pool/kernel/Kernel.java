@@ -117,7 +117,8 @@ public final class Kernel implements AutoCloseable {
         if (error instanceof TimeoutException) {
             String tail = process.stderrTail(STDERR_TAIL_LINES);
             return new KernelStartException(where + ": kernel " + id + " did not become ready within "
-                    + options.startupTimeout().toMillis() + " ms" + (tail.isBlank() ? "" : "; last stderr:\n" + tail), error);
+                    + options.startupTimeout().toMillis() + " ms (" + connection.readiness() + ")"
+                    + (tail.isBlank() ? "" : "; last stderr:\n" + tail), error);
         }
         return new KernelStartException(where + ": " + error, error);
     }

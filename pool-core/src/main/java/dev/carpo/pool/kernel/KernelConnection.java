@@ -57,6 +57,7 @@ final class KernelConnection {
     private long lastPong;
     private Runnable heartbeatTimer = () -> { };
     private volatile KernelDiedException death;
+    private volatile String readiness = "sockets not yet open";
 
     KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor events, KernelOptions options,
                      Runnable onHeartbeatLost) {
@@ -106,6 +107,11 @@ final class KernelConnection {
 
     KernelDiedException death() {
         return death;
+    }
+
+    /** Where start-up stands, for the error of a kernel that never became ready. */
+    String readiness() {
+        return readiness;
     }
 
     // ---- requests (any thread) ----
@@ -184,6 +190,8 @@ final class KernelConnection {
         }
         Message message = session.request("kernel_info_request", WireCodec.mapper().createObjectNode());
         probes.add(message.header().msgId());
+        readiness = probes.size() + " kernel_info_request(s) sent; kernel_info_reply " + (infoReply != null ? "received" : "not received")
+                + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; " + rejected.get() + " message(s) rejected";
         IoLoop.send(sockets.get(Channel.SHELL), codec.encode(message));
         loop.schedule(PROBE_INTERVAL, this::probe);
     }

@@ -222,7 +222,6 @@ public final class IoLoop implements AutoCloseable {
     }
 
     private void drainWakeups() {
-        wakePending.set(false);
         ByteBuffer sink = ByteBuffer.allocate(64);
         try {
             while (wakeup.source().read(sink) > 0) {
@@ -231,6 +230,10 @@ public final class IoLoop implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("I/O loop wake-up pipe read failed", e);
         }
+        // Cleared only after the pipe is empty: a writer that saw the flag set has its task queued
+        // before this point, so the runTasks() that follows picks it up; a writer after this point
+        // writes a fresh byte. Clearing first would let a byte be swallowed with the flag left set.
+        wakePending.set(false);
     }
 
     private void requireLoop() {
