@@ -82,7 +82,7 @@ public final class Kernel implements AutoCloseable {
     private CompletableFuture<Integer> watchExit(Consumer<Kernel> onGone) {
         return process.onExit().thenApply(code -> {
             String reason = shuttingDown ? "was shut down" : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
-            died(new KernelDiedException(id, reason, code, process.stderrTail(STDERR_TAIL_LINES)));
+            died(new KernelDiedException(id, reason, code, process.stderrTail(STDERR_TAIL_LINES), shuttingDown));
             deleteQuietly(connectionFile);
             process.deleteFiles();
             PortReservations.release(info.ports().values());
@@ -247,6 +247,14 @@ public final class Kernel implements AutoCloseable {
                 }, blocking)
                 .thenApply(code -> null);
         return shutdown;
+    }
+
+    /**
+     * Kills the kernel's process tree at once (SIGKILL), for a kernel that no longer responds;
+     * completes when the process is gone.
+     */
+    public CompletableFuture<Void> kill() {
+        return CompletableFuture.runAsync(() -> process.terminateTree(0), blocking).thenCompose(v -> exited).thenApply(code -> null);
     }
 
     /** {@link #shutdown()} and wait for it (at most twice the grace period plus 10 s). */

@@ -8,12 +8,26 @@ public class KernelDiedException extends KernelException {
     private final String kernelId;
     private final Integer exitCode;
     private final String stderrTail;
+    private final boolean requested;
 
     public KernelDiedException(String kernelId, String reason, Integer exitCode, String stderrTail) {
+        this(kernelId, reason, exitCode, stderrTail, false);
+    }
+
+    /**
+     * @param requested the kernel ended because it was asked to shut down, not on its own
+     */
+    public KernelDiedException(String kernelId, String reason, Integer exitCode, String stderrTail, boolean requested) {
         super(describe(kernelId, reason, exitCode, stderrTail));
         this.kernelId = kernelId;
         this.exitCode = exitCode;
         this.stderrTail = stderrTail == null ? "" : stderrTail;
+        this.requested = requested;
+    }
+
+    /** Whether the kernel ended because it was shut down on request (by its owner or at JVM exit). */
+    public boolean requested() {
+        return requested;
     }
 
     private static String describe(String kernelId, String reason, Integer exitCode, String stderrTail) {

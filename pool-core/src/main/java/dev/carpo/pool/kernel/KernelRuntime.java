@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +51,10 @@ public final class KernelRuntime implements AutoCloseable {
                 r -> daemon(r, "carpo-callback-" + n + "-" + callbackThreads.incrementAndGet()));
         AtomicInteger blockingThreads = new AtomicInteger();
         blocking = Executors.newCachedThreadPool(r -> daemon(r, "carpo-process-" + n + "-" + blockingThreads.incrementAndGet()));
-        shutdownHook = new Thread(() -> shutdownAll(Duration.ofSeconds(10)), "carpo-shutdown-" + n);
+        shutdownHook = new Thread(() -> {
+            closed = true; // nothing may start a kernel while the JVM exits
+            shutdownAll(Duration.ofSeconds(10));
+        }, "carpo-shutdown-" + n);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -66,10 +70,21 @@ public final class KernelRuntime implements AutoCloseable {
      * @throws KernelStartException at once when the process cannot even be launched
      */
     public CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options) {
+        return start(spec, options, kernel -> { });
+    }
+
+    /**
+     * As {@link #start(KernelSpec, KernelOptions)}, calling {@code onLaunched} as soon as the process
+     * runs (before it is ready), for progress reporting.
+     */
+    public CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, Consumer<Kernel> onLaunched) {
         if (closed) {
             throw new KernelException("kernel runtime is closed");
         }
-        return Kernel.start(spec, options, loop, callbacks, blocking, kernels::add, kernels::remove);
+        return Kernel.start(spec, options, loop, callbacks, blocking, kernel -> {
+            kernels.add(kernel);
+            onLaunched.accept(kernel);
+        }, kernels::remove);
     }
 
     /** The kernels started and not yet exited. */

@@ -1,0 +1,33 @@
+package dev.carpo.pool;
+
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Blocking waits of the public API: always bounded, failures surfaced as {@link PoolException}. */
+final class Await {
+    private Await() {
+    }
+
+    static <T> T result(CompletableFuture<T> future, Duration timeout, String pool, String what) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = LanguagePool.unwrap(e);
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new PoolFailedException(pool, -1, what + " failed: " + cause, cause);
+        } catch (CancellationException e) {
+            throw new PoolCancelledException(pool, -1, what + " was cancelled", e);
+        } catch (TimeoutException e) {
+            throw new PoolTimeoutException(pool, -1, what + " did not finish within " + timeout.toMillis() + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PoolCancelledException(pool, -1, "interrupted while waiting for " + what, e);
+        }
+    }
+}

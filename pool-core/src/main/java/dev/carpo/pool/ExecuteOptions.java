@@ -1,0 +1,66 @@
+package dev.carpo.pool;
+
+import dev.carpo.pool.kernel.InputHandler;
+import dev.carpo.pool.kernel.OutputListener;
+import java.time.Duration;
+
+/**
+ * Per-job options.
+ *
+ * <p>Example: {@code py.submit("x + 1", ExecuteOptions.builder().instance(1).timeout(Duration.ofSeconds(5)).build())}
+ *
+ * @param instance the instance (0-based) to run on, or {@code null} to let the pool's strategy place it
+ * @param timeout from submission to completion, or {@code null} for the pool's default
+ * @param listener outputs as they stream, or {@code null}
+ * @param input answers {@code input()} in the code, or {@code null} (input then raises in the kernel)
+ */
+public record ExecuteOptions(Integer instance, Duration timeout, OutputListener listener, InputHandler input) {
+
+    /** No instance, the pool's default timeout. */
+    public static final ExecuteOptions DEFAULTS = new ExecuteOptions(null, null, null, null);
+
+    public ExecuteOptions {
+        if (instance != null && instance < 0) {
+            throw new IllegalArgumentException("ExecuteOptions.instance must be >= 0, got " + instance);
+        }
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+            throw new IllegalArgumentException("ExecuteOptions.timeout must be positive, got " + timeout);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder for {@link ExecuteOptions}. */
+    public static final class Builder {
+        private Integer instance;
+        private Duration timeout;
+        private OutputListener listener;
+        private InputHandler input;
+
+        public Builder instance(int instance) {
+            this.instance = instance;
+            return this;
+        }
+
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder listener(OutputListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        public Builder input(InputHandler input) {
+            this.input = input;
+            return this;
+        }
+
+        public ExecuteOptions build() {
+            return new ExecuteOptions(instance, timeout, listener, input);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package dev.carpo.pool;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How a {@link LanguagePool} sizes itself, places work, and treats its kernels.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * PoolOptions fixed = PoolOptions.builder().size(3).build();
+ * PoolOptions elastic = PoolOptions.builder().min(2).max(8).strategy(Dispatch.LEAST_BUSY)
+ *         .init("import math").idleTimeout(Duration.ofMinutes(2)).build();
+ * }</pre>
+ *
+ * @param min kernels kept running (0 allowed for an elastic pool)
+ * @param max kernels at most; {@code min == max} is a fixed pool
+ * @param strategy placement of jobs that name no instance
+ * @param init code run on every new kernel before it takes work (a failure there is a start failure)
+ * @param env extra environment variables for the kernels
+ * @param workingDirectory the kernels' working directory, or {@code null} for this process's
+ * @param defaultTimeout a job's timeout when its {@link ExecuteOptions} gives none, counted from submission
+ * @param maxQueued jobs waiting at most; past it submissions are rejected at once
+ * @param idleTimeout how long an elastic pool keeps an idle kernel above {@code min}
+ * @param startupTimeout how long one kernel may take to start and run its init code
+ * @param maxStartAttempts consecutive start failures that open the circuit (pool state FAILED)
+ * @param restartBackoff first delay between failed starts, doubling up to 30 s
+ * @param interruptGrace how long an interrupted kernel may take to return to idle before it is replaced
+ * @param leaseTimeout how long {@link LanguagePool#lease()} waits for a free instance
+ * @param heartbeatTimeout how long a silent heartbeat takes to declare a kernel dead
+ * @param shutdownGrace how long a kernel gets to exit after shutdown_request, and again after SIGTERM
+ */
+public record PoolOptions(
+        int min,
+        int max,
+        Dispatch strategy,
+        List<String> init,
+        Map<String, String> env,
+        Path workingDirectory,
+        Duration defaultTimeout,
+        int maxQueued,
+        Duration idleTimeout,
+        Duration startupTimeout,
+        int maxStartAttempts,
+        Duration restartBackoff,
+        Duration interruptGrace,
+        Duration leaseTimeout,
+        Duration heartbeatTimeout,
+        Duration shutdownGrace) {
+
+    public PoolOptions {
+        if (min < 0) {
+            throw new IllegalArgumentException("PoolOptions.min must be >= 0, got " + min);
+        }
+        if (max < 1) {
+            throw new IllegalArgumentException("PoolOptions.max must be >= 1, got " + max);
+        }
+        if (min > max) {
+            throw new IllegalArgumentException("PoolOptions.min (" + min + ") is greater than max (" + max + ")");
+        }
+        if (strategy == null) {
+            throw new IllegalArgumentException("PoolOptions.strategy is null");
+        }
+        if (maxQueued < 0) {
+            throw new IllegalArgumentException("PoolOptions.maxQueued must be >= 0, got " + maxQueued);
+        }
+        if (maxStartAttempts < 1) {
+            throw new IllegalArgumentException("PoolOptions.maxStartAttempts must be >= 1, got " + maxStartAttempts);
+        }
+        positive(defaultTimeout, "defaultTimeout");
+        positive(idleTimeout, "idleTimeout");
+        positive(startupTimeout, "startupTimeout");
+        positive(restartBackoff, "restartBackoff");
+        positive(interruptGrace, "interruptGrace");
+        positive(leaseTimeout, "leaseTimeout");
+        positive(heartbeatTimeout, "heartbeatTimeout");
+        positive(shutdownGrace, "shutdownGrace");
+        init = List.copyOf(init);
+        env = Map.copyOf(env);
+    }
+
+    private static void positive(Duration d, String name) {
+        if (d == null || d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException("PoolOptions." + name + " must be a positive duration, got " + d);
+        }
+    }
+
+    /** Whether the pool grows and shrinks between min and max. */
+    public boolean elastic() {
+        return min < max;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A copy with other bounds. */
+    PoolOptions withBounds(int newMin, int newMax) {
+        return new PoolOptions(newMin, newMax, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
+                idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
+                heartbeatTimeout, shutdownGrace);
+    }
+
+    /** Builder for {@link PoolOptions}; defaults: size 1, LEAST_BUSY, 5 min timeout, 10 000 queued. */
+    public static final class Builder {
+        private int min = 1;
+        private int max = 1;
+        private Dispatch strategy = Dispatch.LEAST_BUSY;
+        private final List<String> init = new ArrayList<>();
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private Path workingDirectory;
+        private Duration defaultTimeout = Duration.ofMinutes(5);
+        private int maxQueued = 10_000;
+        private Duration idleTimeout = Duration.ofMinutes(1);
+        private Duration startupTimeout = Duration.ofSeconds(60);
+        private int maxStartAttempts = 3;
+        private Duration restartBackoff = Duration.ofMillis(500);
+        private Duration interruptGrace = Duration.ofSeconds(5);
+        private Duration leaseTimeout = Duration.ofSeconds(30);
+        private Duration heartbeatTimeout = Duration.ofSeconds(10);
+        private Duration shutdownGrace = Duration.ofSeconds(5);
+
+        /** A fixed pool of {@code n} kernels. */
+        public Builder size(int n) {
+            this.min = n;
+            this.max = n;
+            return this;
+        }
+
+        public Builder min(int min) {
+            this.min = min;
+            return this;
+        }
+
+        public Builder max(int max) {
+            this.max = max;
+            return this;
+        }
+
+        public Builder strategy(Dispatch strategy) {
+            this.strategy = strategy;
+            return this;
+        }
+
+        /** Code run on every new kernel, in the order given. */
+        public Builder init(String code) {
+            init.add(code);
+            return this;
+        }
+
+        public Builder env(String name, String value) {
+            env.put(name, value);
+            return this;
+        }
+
+        public Builder env(Map<String, String> vars) {
+            env.putAll(vars);
+            return this;
+        }
+
+        public Builder workingDirectory(Path dir) {
+            this.workingDirectory = dir;
+            return this;
+        }
+
+        public Builder defaultTimeout(Duration d) {
+            this.defaultTimeout = d;
+            return this;
+        }
+
+        public Builder maxQueued(int n) {
+            this.maxQueued = n;
+            return this;
+        }
+
+        public Builder idleTimeout(Duration d) {
+            this.idleTimeout = d;
+            return this;
+        }
+
+        public Builder startupTimeout(Duration d) {
+            this.startupTimeout = d;
+            return this;
+        }
+
+        public Builder maxStartAttempts(int n) {
+            this.maxStartAttempts = n;
+            return this;
+        }
+
+        public Builder restartBackoff(Duration d) {
+            this.restartBackoff = d;
+            return this;
+        }
+
+        public Builder interruptGrace(Duration d) {
+            this.interruptGrace = d;
+            return this;
+        }
+
+        public Builder leaseTimeout(Duration d) {
+            this.leaseTimeout = d;
+            return this;
+        }
+
+        public Builder heartbeatTimeout(Duration d) {
+            this.heartbeatTimeout = d;
+            return this;
+        }
+
+        public Builder shutdownGrace(Duration d) {
+            this.shutdownGrace = d;
+            return this;
+        }
+
+        public PoolOptions build() {
+            return new PoolOptions(min, max, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
+                    idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
+                    heartbeatTimeout, shutdownGrace);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.carpo.pool;
+
+import java.util.List;
+
+/**
+ * A snapshot of a pool.
+ *
+ * <p>Example: {@code PoolStats s = py.stats(); System.out.println(s.busy() + "/" + s.size() + " busy, " + s.queued() + " queued");}
+ *
+ * @param language the pool's language key
+ * @param state where the pool stands
+ * @param strategy its dispatch strategy
+ * @param size live kernels: instances plus warm idle kernels an elastic pool keeps until its idle timeout
+ * @param idle live kernels with nothing to do
+ * @param busy instances running a job
+ * @param leased instances under a lease
+ * @param starting kernels being started
+ * @param queued jobs waiting to run
+ * @param min the pool's floor
+ * @param max the pool's ceiling
+ * @param submitted jobs accepted
+ * @param ok jobs whose code ran without error
+ * @param errors jobs whose code raised
+ * @param aborted jobs the kernel aborted
+ * @param timeouts jobs that timed out
+ * @param cancelled jobs cancelled
+ * @param rejected submissions refused (queue full, pool failed or closed)
+ * @param kernelDied jobs lost to a kernel's death
+ * @param kernelsStarted kernels started successfully
+ * @param startFailures kernel starts that failed
+ * @param restarts instances whose kernel was replaced after a death
+ * @param deaths kernels that died
+ * @param retired kernels retired by scaling or an elastic shrink
+ * @param failure the cause of the last start failure while FAILED, else {@code null}
+ * @param instances each instance in order
+ */
+public record PoolStats(
+        String language, PoolState state, Dispatch strategy,
+        int size, int idle, int busy, int leased, int starting, int queued, int min, int max,
+        long submitted, long ok, long errors, long aborted, long timeouts, long cancelled, long rejected,
+        long kernelDied, long kernelsStarted, long startFailures, long restarts, long deaths, long retired,
+        String failure, List<Instance> instances) {
+
+    /**
+     * One instance.
+     *
+     * @param index 0-based instance index
+     * @param kernelId its kernel, or {@code null} while restarting
+     * @param pid its kernel's process id, or -1
+     * @param state {@code idle}, {@code busy}, {@code leased}, {@code restarting} or {@code retiring}
+     * @param queued jobs waiting for this instance
+     * @param executions jobs it has run
+     */
+    public record Instance(int index, String kernelId, long pid, String state, int queued, long executions) {
+    }
+}

@@ -1,0 +1,111 @@
+package dev.carpo.pool.pool;
+
+import dev.carpo.pool.kernel.ExecuteRequest;
+import dev.carpo.pool.kernel.Kernel;
+import dev.carpo.pool.kernel.KernelDiedException;
+import dev.carpo.pool.kernel.KernelException;
+import dev.carpo.pool.kernel.KernelExecution;
+import dev.carpo.pool.kernel.KernelOptions;
+import dev.carpo.pool.kernel.KernelRuntime;
+import dev.carpo.pool.kernel.KernelSpec;
+import dev.carpo.pool.kernel.KernelStartException;
+import dev.carpo.pool.kernel.ReplyStatus;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.commons.pool2.BasePooledObjectFactory;
+import org.apache.commons.pool2.PooledObject;
+import org.apache.commons.pool2.impl.DefaultPooledObject;
+
+/**
+ * The commons-pool2 factory over kernels: create = launch + ready + setup code, validate = the
+ * kernel is alive (process running, heartbeat answering), destroy = clean shutdown (not awaited,
+ * so the shared evictor thread never blocks on a process).
+ *
+ * <p>{@code create} blocks for a kernel's whole start-up, so it is only ever called from the pool's
+ * own starter threads, never from the evictor (the pool keeps {@code minIdle} at 0).
+ */
+public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
+    private final KernelRuntime runtime;
+    private final KernelSpec spec;
+    private final KernelOptions options;
+    private final Duration setupTimeout;
+    private final Supplier<List<String>> setupCode;
+    private final Consumer<Kernel> onLaunched;
+    private final BiConsumer<PooledKernel, KernelDiedException> onDeath;
+
+    /**
+     * @param setupCode the pool's init code and broadcasts so far, run in order on each new kernel
+     * @param onLaunched called when a kernel process is running, before it is ready
+     * @param onDeath called once when a created kernel dies or is shut down
+     */
+    public KernelFactory(KernelRuntime runtime, KernelSpec spec, KernelOptions options, Duration setupTimeout,
+                         Supplier<List<String>> setupCode, Consumer<Kernel> onLaunched,
+                         BiConsumer<PooledKernel, KernelDiedException> onDeath) {
+        this.runtime = runtime;
+        this.spec = spec;
+        this.options = options;
+        this.setupTimeout = setupTimeout;
+        this.setupCode = setupCode;
+        this.onLaunched = onLaunched;
+        this.onDeath = onDeath;
+    }
+
+    @Override
+    public PooledKernel create() throws Exception {
+        Kernel kernel = await(runtime.start(spec, options, onLaunched), options.startupTimeout().plusSeconds(10));
+        List<String> setup = setupCode.get();
+        try {
+            for (String code : setup) {
+                KernelExecution r = await(kernel.execute(ExecuteRequest.builder(code).stopOnError(false)
+                        .storeHistory(false).timeout(setupTimeout).build()), setupTimeout.plusSeconds(5));
+                if (r.status() != ReplyStatus.OK) {
+                    throw new KernelStartException("kernelspec '" + spec.name() + "': init code failed on kernel "
+                            + kernel.id() + " with " + (r.error() != null ? r.error() : r.status()) + ":\n" + code);
+                }
+            }
+        } catch (RuntimeException e) {
+            kernel.shutdown();
+            throw e;
+        }
+        PooledKernel pooled = new PooledKernel(kernel, setup.size());
+        kernel.onDeath().thenAccept(cause -> onDeath.accept(pooled, cause));
+        return pooled;
+    }
+
+    @Override
+    public PooledObject<PooledKernel> wrap(PooledKernel kernel) {
+        return new DefaultPooledObject<>(kernel);
+    }
+
+    @Override
+    public boolean validateObject(PooledObject<PooledKernel> p) {
+        return p.getObject().kernel().isAlive();
+    }
+
+    @Override
+    public void destroyObject(PooledObject<PooledKernel> p) {
+        p.getObject().kernel().shutdown();
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> future, Duration timeout) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof KernelException ke) {
+                throw ke;
+            }
+            throw new KernelStartException(String.valueOf(e.getCause()), e.getCause());
+        } catch (TimeoutException e) {
+            throw new KernelStartException("no answer within " + timeout.toMillis() + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KernelStartException("interrupted while starting a kernel", e);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.carpo.pool.pool;
+
+import dev.carpo.pool.kernel.Kernel;
+
+/**
+ * A kernel as commons-pool2 holds it, with how much of its pool's setup code (init code and
+ * broadcasts, in order) it has run. The count is read and written under the owning pool's lock.
+ */
+public final class PooledKernel {
+    private final Kernel kernel;
+    private int setupApplied;
+    private boolean used;
+
+    PooledKernel(Kernel kernel, int setupApplied) {
+        this.kernel = kernel;
+        this.setupApplied = setupApplied;
+    }
+
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    /** How many entries of the pool's setup code this kernel has run or has queued. */
+    public int setupApplied() {
+        return setupApplied;
+    }
+
+    public void setupApplied(int count) {
+        this.setupApplied = count;
+    }
+
+    /** True the first time the pool takes this kernel into service, false after (a warm kernel coming back). */
+    public boolean firstUse() {
+        boolean first = !used;
+        used = true;
+        return first;
+    }
+
+    @Override
+    public String toString() {
+        return kernel.toString();
+    }
+}

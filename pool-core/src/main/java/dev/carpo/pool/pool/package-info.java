@@ -1,0 +1,29 @@
+/**
+ * Pool machinery under {@link dev.carpo.pool.LanguagePool}: the commons-pool2 factory over kernels
+ * and the restart backoff. Not a public API: types here may change without notice.
+ *
+ * <h2>How commons-pool2 and the dispatcher share the kernels</h2>
+ * commons-pool2 is made for exclusive borrow and return of interchangeable objects; a kernel pool
+ * also needs placement (round-robin, {@code instance = k}), per-instance queues and leases. So:
+ * <ul>
+ *   <li>The {@code GenericObjectPool} owns lifecycle: {@link dev.carpo.pool.pool.KernelFactory}
+ *       creates (launch, ready, init code), validates (alive and heartbeating) and destroys (clean
+ *       shutdown); it counts what was created, borrowed and destroyed; and its evictor retires
+ *       idle kernels.</li>
+ *   <li>The dispatcher in {@code LanguagePool} <em>borrows</em> the kernels it runs work on and
+ *       holds them as its instances, in order: instance {@code k} is the k-th held kernel, so
+ *       placement is predictable. Jobs, queues and leases exist only on held kernels.</li>
+ *   <li>An elastic pool returns an extra kernel (one above {@code min}) to the {@code GenericObjectPool}
+ *       only when it has no running job, no queued job and no lease. There it stays warm (a later
+ *       borrow gets it back at once) until the evictor destroys it after {@code idleTimeout}. So
+ *       housekeeping can never evict a kernel with work or a lease: such a kernel is borrowed, and
+ *       the evictor only sees idle objects.</li>
+ * </ul>
+ * Known traps, handled: the evictor thread is shared by every commons-pool2 pool in the JVM, so
+ * {@code minIdle} stays 0 (an evictor that tops up {@code minIdle} would start kernels on that
+ * thread; the dispatcher keeps {@code min} kernels borrowed instead) and destroy does not wait for
+ * the process; {@code maxIdle} is kept at {@code max} so a returned kernel is kept rather than
+ * destroyed; {@code maxTotal} is {@code max} plus kernels still finishing work after a scale-down;
+ * borrows wait at most a finite {@code maxWait}; JMX registration is off.
+ */
+package dev.carpo.pool.pool;
