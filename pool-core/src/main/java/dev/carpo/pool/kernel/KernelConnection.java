@@ -276,7 +276,8 @@ final class KernelConnection {
         }
         if (System.nanoTime() - lastPong > options.heartbeatTimeout().toNanos()) {
             LOG.warn("kernel {}: no heartbeat for {} ms", kernelId, options.heartbeatTimeout().toMillis());
-            onHeartbeatLost.run();
+            // Off the loop: declaring death completes futures and runs owners' handlers.
+            events.execute(onHeartbeatLost);
             return;
         }
         sockets.get(Channel.HEARTBEAT).send(PING);
