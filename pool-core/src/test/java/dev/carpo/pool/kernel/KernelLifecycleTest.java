@@ -110,6 +110,8 @@ class KernelLifecycleTest {
                 .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(2)).build());
         assertThat(kernel.execute("'alive'", T).text()).isEqualTo("'alive'");
         CompletableFuture<KernelExecution> pending = kernel.execute(ExecuteRequest.of("import time; time.sleep(30)"));
+        java.util.concurrent.atomic.AtomicReference<String> deathThread = new java.util.concurrent.atomic.AtomicReference<>();
+        kernel.onDeath().thenRun(() -> deathThread.set(Thread.currentThread().getName()));
 
         // SIGSTOP: the process lives on but answers nothing, heartbeats included.
         Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(kernel.pid())).start();
@@ -120,6 +122,8 @@ class KernelLifecycleTest {
                 .hasMessageContaining("stopped answering heartbeats for 2000 ms")
                 .hasMessageContaining(kernel.id());
         await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(kernel.pid()).map(p -> !p.isAlive()).orElse(true));
+        // Death handlers (a pool's restart logic, user callbacks) never run on the I/O thread.
+        assertThat(deathThread.get()).isNotNull().doesNotStartWith("carpo-io");
         kernel.close();
     }
 
