@@ -1,6 +1,7 @@
 package dev.carpo.pool;
 
 import dev.carpo.pool.kernel.KernelRuntime;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.kernel.KernelSpecs;
@@ -39,6 +40,7 @@ public final class KernelPools implements AutoCloseable {
 
     private final KernelSpecs specs;
     private final Path runtimeDir;
+    private final MeterRegistry registry;
     private final KernelRuntime runtime = KernelRuntime.create();
     private final ExecutorService starter;
     private final ScheduledThreadPoolExecutor scheduler;
@@ -50,6 +52,7 @@ public final class KernelPools implements AutoCloseable {
     private KernelPools(Builder builder) {
         this.specs = builder.specs;
         this.runtimeDir = builder.runtimeDir;
+        this.registry = builder.registry;
         int n = INSTANCES.incrementAndGet();
         AtomicInteger starters = new AtomicInteger();
         starter = Executors.newCachedThreadPool(r -> daemon(r, "carpo-start-" + n + "-" + starters.incrementAndGet()));
@@ -98,7 +101,7 @@ public final class KernelPools implements AutoCloseable {
         }
         LanguagePool[] holder = new LanguagePool[1];
         LanguagePool pool = new LanguagePool(language, kernelSpec, options, runtime, runtimeDir, starter, scheduler,
-                events, listeners, () -> pools.remove(language, holder[0]));
+                events, listeners, () -> pools.remove(language, holder[0]), registry);
         holder[0] = pool;
         if (pools.putIfAbsent(language, pool) != null) {
             throw new IllegalArgumentException("a pool for language '" + language + "' already exists; shut it down first");
@@ -185,6 +188,17 @@ public final class KernelPools implements AutoCloseable {
     public static final class Builder {
         private KernelSpecs specs = KernelSpecs.fromEnvironment();
         private Path runtimeDir;
+        private MeterRegistry registry;
+
+        /**
+         * Publishes every pool's meters to {@code registry} (see the README for the list); with none,
+         * nothing is published. For Prometheus, pass a {@code PrometheusMeterRegistry} and serve it
+         * with {@link dev.carpo.pool.metrics.MetricsEndpoint}.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.registry = registry;
+            return this;
+        }
 
         /** Where kernelspecs are looked up (default: Jupyter's paths of this environment). */
         public Builder kernelSpecs(KernelSpecs specs) {

@@ -73,6 +73,8 @@ public final class LanguagePool implements AutoCloseable {
     private final GenericObjectPool<PooledKernel> kernels;
     private final Set<Kernel> launched = ConcurrentHashMap.newKeySet();
     private final boolean valuesAsDisplayData;
+    private final PoolMeters meters;
+    private final java.util.concurrent.atomic.AtomicLong goneRejected = new java.util.concurrent.atomic.AtomicLong();
 
     private final Object lock = new Object();
     // Everything below is guarded by lock.
@@ -107,7 +109,7 @@ public final class LanguagePool implements AutoCloseable {
 
     LanguagePool(String language, KernelSpec spec, PoolOptions options, KernelRuntime runtime, Path runtimeDir,
                  Executor starter, ScheduledExecutorService scheduler, Executor events,
-                 List<PoolListener> sharedListeners, Runnable onClosed) {
+                 List<PoolListener> sharedListeners, Runnable onClosed, io.micrometer.core.instrument.MeterRegistry registry) {
         this.language = language;
         this.spec = spec;
         this.options = options;
@@ -145,6 +147,7 @@ public final class LanguagePool implements AutoCloseable {
         config.setTimeBetweenEvictionRuns(evictionInterval(options.idleTimeout()));
         config.setNumTestsPerEvictionRun(-1);
         kernels = new GenericObjectPool<>(factory, config);
+        meters = registry == null ? PoolMeters.NONE : new PoolMeters(registry, this, kernels);
     }
 
     private static Duration evictionInterval(Duration idleTimeout) {
@@ -554,6 +557,8 @@ public final class LanguagePool implements AutoCloseable {
         shrinkElastic(after);
         reconcile(after);
         settleScaleRequests(after);
+        int instances = slots.size();
+        after.add(() -> meters.instances(this, instances));
     }
 
     private void run(Slot s, Job job, List<Runnable> after) {
@@ -562,6 +567,7 @@ public final class LanguagePool implements AutoCloseable {
         job.index = slots.indexOf(s);
         job.queueWait = Duration.ofNanos(System.nanoTime() - job.submittedNanos);
         s.running = job;
+        meters.waited(job.queueWait);
         Kernel kernel = s.kernel.kernel();
         if (!s.busyReported) {
             s.busyReported = true;
@@ -588,6 +594,7 @@ public final class LanguagePool implements AutoCloseable {
                         case ERROR -> errors++;
                         case ABORTED -> aborted++;
                     }
+                    meters.executed(result.runTime());
                     ExecutionResult r = new ExecutionResult(result, job.index, kernel.id(), job.queueWait, valuesAsDisplayData);
                     after.add(() -> job.future.complete(r));
                     if (job.setup && result.status() != dev.carpo.pool.kernel.ReplyStatus.OK) {
@@ -735,6 +742,7 @@ public final class LanguagePool implements AutoCloseable {
         consecutiveFailures = 0;
         if (pk.firstUse()) {
             kernelsStarted++;
+            meters.started(elapsed);
         }
         Slot target;
         if (slot != null && slots.contains(slot) && slot.kernel == null) {
@@ -846,6 +854,7 @@ public final class LanguagePool implements AutoCloseable {
     private void kernelDiedLocked(PooledKernel pk, KernelDiedException cause, List<Runnable> after) {
         synchronized (lock) {
             launched.remove(pk.kernel());
+            goneRejected.addAndGet(pk.kernel().rejectedMessages());
             Slot s = null;
             for (Slot candidate : slots) {
                 if (candidate.kernel == pk) {
@@ -978,8 +987,41 @@ public final class LanguagePool implements AutoCloseable {
 
     // ---- stats, events, close ----
 
-    /** A snapshot of the pool. */
+    /** A snapshot of the pool, with each instance's memory and CPU read from /proc. */
     public PoolStats stats() {
+        PoolStats s = snapshot();
+        List<PoolStats.Instance> withUsage = new ArrayList<>();
+        for (PoolStats.Instance i : s.instances()) {
+            dev.carpo.pool.metrics.ProcessUsage u = dev.carpo.pool.metrics.ProcessUsage.read(i.pid());
+            withUsage.add(new PoolStats.Instance(i.index(), i.kernelId(), i.pid(), i.state(), i.queued(), i.executions(),
+                    u.residentBytes(), u.cpuSeconds()));
+        }
+        return new PoolStats(s.language(), s.state(), s.strategy(), s.size(), s.idle(), s.busy(), s.leased(), s.starting(),
+                s.queued(), s.min(), s.max(), s.submitted(), s.ok(), s.errors(), s.aborted(), s.timeouts(), s.cancelled(),
+                s.rejected(), s.kernelDied(), s.kernelsStarted(), s.startFailures(), s.restarts(), s.deaths(), s.retired(),
+                s.failure(), withUsage);
+    }
+
+    /** Resource usage of one instance's kernel now ({@link dev.carpo.pool.metrics.ProcessUsage#UNKNOWN} if there is none). */
+    dev.carpo.pool.metrics.ProcessUsage usage(int instance) {
+        long pid;
+        synchronized (lock) {
+            pid = instance < slots.size() && slots.get(instance).kernel != null ? slots.get(instance).kernel.kernel().pid() : -1;
+        }
+        return dev.carpo.pool.metrics.ProcessUsage.read(pid);
+    }
+
+    /** Incoming messages dropped for a bad signature or framing, over every kernel this pool started. */
+    long rejectedMessages() {
+        long sum = goneRejected.get();
+        for (Kernel k : launched) {
+            sum += k.rejectedMessages();
+        }
+        return sum;
+    }
+
+    /** The snapshot without /proc reads (usage -1), cheap enough for every gauge of a scrape. */
+    PoolStats snapshot() {
         synchronized (lock) {
             int idleHeld = 0;
             int busy = 0;
@@ -1000,7 +1042,7 @@ public final class LanguagePool implements AutoCloseable {
                 }
                 Kernel k = s.kernel != null ? s.kernel.kernel() : null;
                 instances.add(new PoolStats.Instance(i, k != null ? k.id() : null, k != null ? k.pid() : -1,
-                        s.stateName(), s.queue.size() + s.leaseQueue.size(), s.executions));
+                        s.stateName(), s.queue.size() + s.leaseQueue.size(), s.executions, -1, -1));
             }
             int warm = state == PoolState.CLOSED ? 0 : kernels.getNumIdle();
             int starting = startingNew + (int) slots.stream().filter(s -> s.restarting).count();
@@ -1095,6 +1137,7 @@ public final class LanguagePool implements AutoCloseable {
             scaleRequests.clear();
         }
         runAll(after);
+        meters.close();
         List<CompletableFuture<Void>> shutdowns = new ArrayList<>();
         for (PooledKernel pk : held) {
             shutdowns.add(pk.kernel().shutdown());

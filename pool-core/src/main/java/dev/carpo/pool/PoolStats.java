@@ -50,7 +50,10 @@ public record PoolStats(
      * @param state {@code idle}, {@code busy}, {@code leased}, {@code restarting} or {@code retiring}
      * @param queued jobs waiting for this instance
      * @param executions jobs it has run
+     * @param memoryBytes its kernel's resident memory, or -1 when unknown
+     * @param cpuSeconds its kernel's CPU time (user + system), or -1 when unknown
      */
-    public record Instance(int index, String kernelId, long pid, String state, int queued, long executions) {
+    public record Instance(int index, String kernelId, long pid, String state, int queued, long executions,
+                           long memoryBytes, double cpuSeconds) {
     }
 }

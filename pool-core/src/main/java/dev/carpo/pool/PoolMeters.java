@@ -1,0 +1,201 @@
+package dev.carpo.pool;
+
+import dev.carpo.pool.metrics.ProcessUsage;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import org.apache.commons.pool2.impl.GenericObjectPool;
+
+/**
+ * One pool's Micrometer meters, named {@code carpo.<thing>.<measure>} with tags {@code language}
+ * and {@code pool}, as HikariCP's MicrometerMetricsTracker does for connections. Gauges and
+ * function counters read the pool when scraped; the three timers are recorded as work happens.
+ * {@link #close()} removes every meter, so a closed pool is neither kept alive nor reported.
+ * The README lists every meter.
+ */
+final class PoolMeters {
+    /** Records nothing: the pool has no registry. */
+    static final PoolMeters NONE = new PoolMeters();
+
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final List<Meter> meters = new ArrayList<>();
+    private final Timer executionDuration;
+    private final Timer queueWait;
+    private final Timer kernelStartup;
+    private final MultiGauge memory;
+    private final MultiGauge cpu;
+    private int instanceRows = -1;
+
+    private PoolMeters() {
+        registry = null;
+        tags = Tags.empty();
+        executionDuration = null;
+        queueWait = null;
+        kernelStartup = null;
+        memory = null;
+        cpu = null;
+    }
+
+    PoolMeters(MeterRegistry registry, LanguagePool pool, GenericObjectPool<?> objectPool) {
+        this.registry = registry;
+        this.tags = Tags.of("language", pool.spec().language().isEmpty() ? pool.language() : pool.spec().language(),
+                "pool", pool.language());
+        for (String state : List.of("starting", "idle", "busy", "dead")) {
+            gauge("carpo.kernels", pool, p -> kernelsIn(p.snapshot(), state), null,
+                    "Kernels of the pool by state (dead: instances whose kernel died and is not yet replaced)", Tags.of("state", state));
+        }
+        gauge("carpo.pool.target", pool, p -> p.snapshot().min(), null, "Instances the pool keeps ready (its floor, set by min or scale)", Tags.empty());
+        gauge("carpo.pool.min", pool, p -> p.snapshot().min(), null, "The pool's minimum size", Tags.empty());
+        gauge("carpo.pool.max", pool, p -> p.snapshot().max(), null, "The pool's maximum size", Tags.empty());
+        gauge("carpo.queue.size", pool, p -> p.snapshot().queued(), null, "Jobs waiting to run", Tags.empty());
+        gauge("carpo.leases.open", pool, p -> p.snapshot().leased(), null, "Instances under a lease", Tags.empty());
+        gauge("carpo.pool.circuit.open", pool, p -> p.state() == PoolState.FAILED ? 1 : 0, null,
+                "1 while the circuit is open (kernels fail to start; submissions fail at once), else 0", Tags.empty());
+
+        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "rejected"};
+        for (String outcome : outcomes) {
+            counter("carpo.executions", pool, p -> outcomeCount(p.snapshot(), outcome),
+                    "Jobs finished, by outcome", Tags.of("outcome", outcome));
+        }
+        counter("carpo.kernel.starts", pool, p -> p.snapshot().kernelsStarted(), "Kernels started and ready", Tags.empty());
+        counter("carpo.kernel.start.failures", pool, p -> p.snapshot().startFailures(), "Kernel starts that failed", Tags.empty());
+        counter("carpo.kernel.restarts", pool, p -> p.snapshot().restarts(), "Instances whose dead kernel was replaced", Tags.empty());
+        counter("carpo.kernel.deaths", pool, p -> p.snapshot().deaths(), "Kernels that died while serving the pool", Tags.empty());
+        counter("carpo.kernel.evictions", objectPool, GenericObjectPool::getDestroyedByEvictorCount,
+                "Idle kernels ended by the evictor after idleTimeout", Tags.empty());
+        counter("carpo.messages.rejected", pool, LanguagePool::rejectedMessages,
+                "Incoming kernel messages dropped for a bad signature or bad framing", Tags.empty());
+
+        counter("carpo.objectpool.creations", objectPool, GenericObjectPool::getCreatedCount, "commons-pool2: kernels created", Tags.empty());
+        counter("carpo.objectpool.destructions", objectPool, GenericObjectPool::getDestroyedCount, "commons-pool2: kernels destroyed", Tags.empty());
+        counter("carpo.objectpool.borrows", objectPool, GenericObjectPool::getBorrowedCount, "commons-pool2: kernels borrowed by the dispatcher", Tags.empty());
+        meters.add(TimeGauge.builder("carpo.objectpool.borrow.wait.mean", objectPool, TimeUnit.MILLISECONDS,
+                        p -> p.getMeanBorrowWaitDuration().toNanos() / 1e6)
+                .tags(tags).description("commons-pool2: mean time a borrow waited (includes kernel start-up)").register(registry));
+        meters.add(TimeGauge.builder("carpo.objectpool.borrow.wait.max", objectPool, TimeUnit.MILLISECONDS,
+                        p -> p.getMaxBorrowWaitDuration().toNanos() / 1e6)
+                .tags(tags).description("commons-pool2: longest time a borrow waited (includes kernel start-up)").register(registry));
+
+        executionDuration = timer("carpo.execution.duration", "Kernel time per job, from busy to complete");
+        queueWait = timer("carpo.queue.wait", "Time from submission until a job was sent to its kernel");
+        kernelStartup = timer("carpo.kernel.startup", "Time for a new kernel to start, become ready and run its init code");
+
+        memory = MultiGauge.builder("carpo.kernel.memory").baseUnit("bytes").tags(tags)
+                .description("Resident memory of each instance's kernel process, from /proc").register(registry);
+        cpu = MultiGauge.builder("carpo.kernel.cpu").baseUnit("seconds").tags(tags)
+                .description("CPU time (user + system) of each instance's kernel process, from /proc").register(registry);
+    }
+
+    private <T> void gauge(String name, T obj, ToDoubleFunction<T> f, String unit, String description, Tags extra) {
+        meters.add(Gauge.builder(name, obj, f).tags(tags.and(extra)).baseUnit(unit).description(description).register(registry));
+    }
+
+    private <T> void counter(String name, T obj, ToDoubleFunction<T> f, String description, Tags extra) {
+        meters.add(FunctionCounter.builder(name, obj, f).tags(tags.and(extra)).description(description).register(registry));
+    }
+
+    private Timer timer(String name, String description) {
+        Timer t = Timer.builder(name).tags(tags).description(description)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry);
+        meters.add(t);
+        return t;
+    }
+
+    private static double kernelsIn(PoolStats s, String state) {
+        return switch (state) {
+            case "starting" -> s.starting();
+            case "idle" -> s.idle();
+            case "busy" -> s.busy() + s.leased();
+            default -> s.instances().stream().filter(i -> i.kernelId() == null).count();
+        };
+    }
+
+    private static double outcomeCount(PoolStats s, String outcome) {
+        return switch (outcome) {
+            case "ok" -> s.ok();
+            case "error" -> s.errors();
+            case "aborted" -> s.aborted();
+            case "timeout" -> s.timeouts();
+            case "cancelled" -> s.cancelled();
+            case "kernel_died" -> s.kernelDied();
+            default -> s.rejected();
+        };
+    }
+
+    void executed(Duration runTime) {
+        if (registry != null) {
+            executionDuration.record(runTime);
+        }
+    }
+
+    void waited(Duration wait) {
+        if (registry != null) {
+            queueWait.record(wait);
+        }
+    }
+
+    void started(Duration startup) {
+        if (registry != null) {
+            kernelStartup.record(startup);
+        }
+    }
+
+    /** Re-registers the per-instance rows when the number of instances changed. Never under the pool's lock. */
+    void instances(LanguagePool pool, int count) {
+        if (registry == null) {
+            return;
+        }
+        synchronized (this) {
+            if (count == instanceRows) {
+                return;
+            }
+            instanceRows = count;
+            List<MultiGauge.Row<?>> memoryRows = new ArrayList<>();
+            List<MultiGauge.Row<?>> cpuRows = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                int index = i;
+                Tags instance = Tags.of("instance", Integer.toString(i));
+                memoryRows.add(MultiGauge.Row.of(instance, pool, p -> usage(p.usage(index).residentBytes())));
+                cpuRows.add(MultiGauge.Row.of(instance, pool, p -> usage(p.usage(index).cpuSeconds())));
+            }
+            memory.register(memoryRows, true);
+            cpu.register(cpuRows, true);
+        }
+    }
+
+    private static double usage(double value) {
+        return value < 0 ? Double.NaN : value;
+    }
+
+    /** Removes every meter of the pool from the registry. */
+    void close() {
+        if (registry == null) {
+            return;
+        }
+        synchronized (this) {
+            memory.register(List.of(), true);
+            cpu.register(List.of(), true);
+            instanceRows = 0;
+        }
+        meters.forEach(registry::remove);
+        meters.clear();
+    }
+
+    static ProcessUsage usageOf(long pid) {
+        return ProcessUsage.read(pid);
+    }
+}
