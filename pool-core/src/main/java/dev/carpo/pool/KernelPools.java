@@ -43,6 +43,7 @@ public final class KernelPools implements AutoCloseable {
     private final MeterRegistry registry;
     private final KernelRuntime runtime = KernelRuntime.create();
     private final ExecutorService starter;
+    private final ExecutorService completer;
     private final ScheduledThreadPoolExecutor scheduler;
     private final ExecutorService events;
     private final ConcurrentMap<String, LanguagePool> pools = new ConcurrentHashMap<>();
@@ -56,6 +57,8 @@ public final class KernelPools implements AutoCloseable {
         int n = INSTANCES.incrementAndGet();
         AtomicInteger starters = new AtomicInteger();
         starter = Executors.newCachedThreadPool(r -> daemon(r, "carpo-start-" + n + "-" + starters.incrementAndGet()));
+        AtomicInteger completers = new AtomicInteger();
+        completer = Executors.newCachedThreadPool(r -> daemon(r, "carpo-complete-" + n + "-" + completers.incrementAndGet()));
         scheduler = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "carpo-timer-" + n));
         scheduler.setRemoveOnCancelPolicy(true);
         events = Executors.newSingleThreadExecutor(r -> daemon(r, "carpo-events-" + n));
@@ -100,7 +103,7 @@ public final class KernelPools implements AutoCloseable {
             return CompletableFuture.failedFuture(new PoolFailedException(language, -1, e.getMessage(), e));
         }
         LanguagePool[] holder = new LanguagePool[1];
-        LanguagePool pool = new LanguagePool(language, kernelSpec, options, runtime, runtimeDir, starter, scheduler,
+        LanguagePool pool = new LanguagePool(language, kernelSpec, options, runtime, runtimeDir, starter, completer, scheduler,
                 events, listeners, () -> pools.remove(language, holder[0]), registry);
         holder[0] = pool;
         if (pools.putIfAbsent(language, pool) != null) {
@@ -169,6 +172,7 @@ public final class KernelPools implements AutoCloseable {
         }
         runtime.close();
         starter.shutdown();
+        completer.shutdown();
         scheduler.shutdownNow();
         events.shutdown();
         try {

@@ -66,6 +66,7 @@ public final class LanguagePool implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Executor starter;
     private final Executor events;
+    private final Executor completer;
     private final List<PoolListener> sharedListeners;
     private final List<PoolListener> listeners = new CopyOnWriteArrayList<>();
     private final Runnable onClosed;
@@ -108,12 +109,13 @@ public final class LanguagePool implements AutoCloseable {
     private long retired;
 
     LanguagePool(String language, KernelSpec spec, PoolOptions options, KernelRuntime runtime, Path runtimeDir,
-                 Executor starter, ScheduledExecutorService scheduler, Executor events,
+                 Executor starter, Executor completer, ScheduledExecutorService scheduler, Executor events,
                  List<PoolListener> sharedListeners, Runnable onClosed, io.micrometer.core.instrument.MeterRegistry registry) {
         this.language = language;
         this.spec = spec;
         this.options = options;
         this.starter = starter;
+        this.completer = completer;
         this.scheduler = scheduler;
         this.events = events;
         this.sharedListeners = sharedListeners;
@@ -256,6 +258,12 @@ public final class LanguagePool implements AutoCloseable {
                         + (slots.size() - 1) + "); instance " + instance + " is out of range");
             }
             PoolException refusal = refusal(-1);
+            if (refusal == null && job.lease != null && (job.lease.released() || job.lease.slot().lease != job.lease)) {
+                refusal = job.lease.broken() != null
+                        ? new PoolKernelDiedException(language, job.lease.instance(),
+                                "the leased kernel died, and its state with it: " + job.lease.broken().getMessage(), job.lease.broken())
+                        : new PoolClosedException(language, job.lease.instance(), "the lease was released", null);
+            }
             if (refusal == null && queued >= options.maxQueued()) {
                 refusal = new PoolRejectedException(language, -1, "queue is full (" + queued + " jobs waiting, maxQueued "
                         + options.maxQueued() + ")", null);
@@ -264,6 +272,7 @@ public final class LanguagePool implements AutoCloseable {
                 rejected++;
                 job.finished = true;
                 PoolException e = refusal;
+                // Refused at once, in the caller's thread: the future is new, so no callback runs here.
                 after.add(() -> job.future.completeExceptionally(e));
             } else {
                 submitted++;
@@ -398,8 +407,9 @@ public final class LanguagePool implements AutoCloseable {
             }
         }
         if (removed) {
-            request.future.completeExceptionally(new PoolTimeoutException(language, -1,
-                    "no instance was free for a lease within " + timeout.toMillis() + " ms", null));
+            PoolException e = new PoolTimeoutException(language, -1,
+                    "no instance was free for a lease within " + timeout.toMillis() + " ms", null);
+            completer.execute(() -> request.future.completeExceptionally(e));
         }
     }
 
@@ -596,7 +606,7 @@ public final class LanguagePool implements AutoCloseable {
                     }
                     meters.executed(result.runTime());
                     ExecutionResult r = new ExecutionResult(result, job.index, kernel.id(), job.queueWait, valuesAsDisplayData);
-                    after.add(() -> job.future.complete(r));
+                    after.add(deliver(() -> job.future.complete(r)));
                     if (job.setup && result.status() != dev.carpo.pool.kernel.ReplyStatus.OK) {
                         LOG.warn("pool '{}' instance {}: setup code failed: {}", language, job.index, result.error());
                     }
@@ -604,7 +614,7 @@ public final class LanguagePool implements AutoCloseable {
                     kernelDied++;
                     Throwable cause = unwrap(error);
                     PoolException e = new PoolKernelDiedException(language, job.index, messageOf(cause), cause);
-                    after.add(() -> job.future.completeExceptionally(e));
+                    after.add(deliver(() -> job.future.completeExceptionally(e)));
                 }
             }
             pump(after);
@@ -620,11 +630,11 @@ public final class LanguagePool implements AutoCloseable {
             s.busyReported = true;
             emit(PoolEvent.Type.BUSY, s, s.kernel.kernel(), Duration.ZERO, "leased");
         }
-        after.add(() -> {
+        after.add(deliver(() -> {
             if (!request.future.complete(lease)) {
                 lease.close(); // the caller gave up on the same instant
             }
-        });
+        }));
     }
 
     /** Gives an elastic pool's idle extras back to commons-pool2, where the evictor ends them after idleTimeout. */
@@ -681,9 +691,13 @@ public final class LanguagePool implements AutoCloseable {
         }
         int capacity = activeCount() + startingNew;
         int wanted = Math.max(0, min - capacity);
-        int waiting = queue.size() + leaseRequests.size() - startingNew;
+        // Every job not yet started counts: round-robin and targeted jobs wait on instance queues.
+        int waiting = queued + leaseRequests.size() - startingNew;
         if (waiting > 0 && noFreeSlot()) {
             wanted = Math.max(wanted, Math.min(waiting, max - capacity));
+        }
+        if (state == PoolState.FAILED && wanted == 0 && startingNew == 0 && slots.stream().noneMatch(s -> s.restarting)) {
+            wanted = 1; // probe: only a successful start closes the circuit
         }
         for (int i = 0; i < wanted; i++) {
             startingNew++;
@@ -814,18 +828,18 @@ public final class LanguagePool implements AutoCloseable {
                 rejected++;
                 cancelTimer(job.timer);
                 PoolException e = new PoolFailedException(language, -1, "cannot start kernels: " + messageOf(failure), failure);
-                after.add(() -> job.future.completeExceptionally(e));
+                after.add(deliver(() -> job.future.completeExceptionally(e)));
             }
         }
         for (LeaseRequest r : leaseRequests) {
             cancelTimer(r.timer);
             PoolException e = new PoolFailedException(language, -1, "cannot start kernels: " + messageOf(failure), failure);
-            after.add(() -> r.future.completeExceptionally(e));
+            after.add(deliver(() -> r.future.completeExceptionally(e)));
         }
         leaseRequests.clear();
         for (ScaleRequest r : scaleRequests) {
             PoolException e = new PoolFailedException(language, -1, "cannot start kernels: " + messageOf(failure), failure);
-            after.add(() -> r.future.completeExceptionally(e));
+            after.add(deliver(() -> r.future.completeExceptionally(e)));
         }
         scaleRequests.clear();
     }
@@ -835,7 +849,7 @@ public final class LanguagePool implements AutoCloseable {
             return;
         }
         for (ScaleRequest r : scaleRequests) {
-            after.add(() -> r.future.complete(null));
+            after.add(deliver(() -> r.future.complete(null)));
         }
         scaleRequests.clear();
     }
@@ -881,7 +895,7 @@ public final class LanguagePool implements AutoCloseable {
                 kernelDied++;
                 cancelTimer(running.timer);
                 PoolException e = new PoolKernelDiedException(language, index, cause.getMessage(), cause);
-                after.add(() -> running.future.completeExceptionally(e));
+                after.add(deliver(() -> running.future.completeExceptionally(e)));
             }
             if (s.lease != null) {
                 s.lease.markBroken(cause);
@@ -892,7 +906,7 @@ public final class LanguagePool implements AutoCloseable {
                     cancelTimer(job.timer);
                     PoolException e = new PoolKernelDiedException(language, index,
                             "the leased kernel died, and its state with it: " + cause.getMessage(), cause);
-                    after.add(() -> job.future.completeExceptionally(e));
+                    after.add(deliver(() -> job.future.completeExceptionally(e)));
                 }
                 s.leaseQueue.clear();
                 s.lease = null;
@@ -926,7 +940,7 @@ public final class LanguagePool implements AutoCloseable {
                         + " ms; its kernel was interrupted", null);
                 interrupt(job, after);
             }
-            after.add(() -> job.future.completeExceptionally(e));
+            after.add(deliver(() -> job.future.completeExceptionally(e)));
             pump(after);
         }
         runAll(after);
@@ -971,7 +985,15 @@ public final class LanguagePool implements AutoCloseable {
         if (pk == null) {
             return;
         }
-        after.add(() -> pk.kernel().interrupt().exceptionally(e -> null));
+        after.add(() -> {
+            boolean stillRunning;
+            synchronized (lock) {
+                stillRunning = s.running == job && s.kernel == pk;
+            }
+            if (stillRunning) {
+                pk.kernel().interrupt().exceptionally(e -> null);
+            }
+        });
         scheduler.schedule(() -> {
             boolean stuck;
             synchronized (lock) {
@@ -1123,16 +1145,16 @@ public final class LanguagePool implements AutoCloseable {
                 if (!job.finished) {
                     job.finished = true;
                     cancelTimer(job.timer);
-                    after.add(() -> job.future.completeExceptionally(closed));
+                    after.add(deliver(() -> job.future.completeExceptionally(closed)));
                 }
             }
             for (LeaseRequest r : leaseRequests) {
                 cancelTimer(r.timer);
-                after.add(() -> r.future.completeExceptionally(closed));
+                after.add(deliver(() -> r.future.completeExceptionally(closed)));
             }
             leaseRequests.clear();
             for (ScaleRequest r : scaleRequests) {
-                after.add(() -> r.future.completeExceptionally(closed));
+                after.add(deliver(() -> r.future.completeExceptionally(closed)));
             }
             scaleRequests.clear();
         }
@@ -1161,6 +1183,14 @@ public final class LanguagePool implements AutoCloseable {
             // Not borrowed (already destroyed): shut it down directly.
             pk.kernel().shutdown();
         }
+    }
+
+    /**
+     * Completions of callers' futures run on their own executor: a caller's callback that blocks
+     * (say, on another job of this pool) must not stall a kernel's callbacks or the pool's timers.
+     */
+    private Runnable deliver(Runnable completion) {
+        return () -> completer.execute(completion);
     }
 
     private static void cancelTimer(Future<?> timer) {

@@ -62,6 +62,30 @@ class ElasticPoolTest {
     }
 
     @Test
+    void roundRobinElasticPoolGrowsUnderQueuedLoadToo() throws Exception {
+        LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().min(1).max(3)
+                .strategy(Dispatch.ROUND_ROBIN).idleTimeout(Duration.ofSeconds(2)).init("import time, os").build());
+        Path go = dir.resolve("go-rr");
+        List<CompletableFuture<ExecutionResult>> jobs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            jobs.add(py.submit("while not os.path.exists(%s): time.sleep(0.02)\n%d".formatted(LanguagePoolTest.pyString(go), i)));
+        }
+        // The jobs wait on instance 0's queue; the waiting work still makes the pool grow to max.
+        await().atMost(T).until(() -> py.stats().size() == 3);
+        Files.createFile(go);
+        for (int i = 0; i < 6; i++) {
+            assertThat(jobs.get(i).get(60, TimeUnit.SECONDS).text()).isEqualTo(String.valueOf(i));
+        }
+    }
+
+    @Test
+    void aCallbackThatBlocksOnAnotherJobDoesNotDeadlock() throws Exception {
+        LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(1).build());
+        CompletableFuture<String> chained = py.submit("1").thenApply(r -> py.execute("r = 2\nr").text());
+        assertThat(chained.get(30, TimeUnit.SECONDS)).isEqualTo("2");
+    }
+
+    @Test
     void scaleUpAndDownUnderLoadLosesNoJob() throws Exception {
         LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(2).strategy(Dispatch.ROUND_ROBIN)
                 .init("import time").build());

@@ -270,8 +270,10 @@ public final class Kernel implements AutoCloseable {
     }
 
     private void died(KernelDiedException cause) {
-        connection.die(cause);
+        // Dead first, then fail what is in flight: whoever sees a request fail must already see
+        // isAlive() false, or it may send the next request to the dead kernel.
         death.complete(cause);
+        connection.die(cause);
     }
 
     /** Waits for a future, turning its failure into the kernel-layer exception it carries. */
