@@ -36,6 +36,7 @@ final class PoolMeters {
     private final MultiGauge memory;
     private final MultiGauge cpu;
     private int instanceRows = -1;
+    private boolean closed;
 
     private PoolMeters() {
         registry = null;
@@ -160,8 +161,8 @@ final class PoolMeters {
             return;
         }
         synchronized (this) {
-            if (count == instanceRows) {
-                return;
+            if (closed || count == instanceRows) {
+                return; // a refresh queued before close must not bring the rows back
             }
             instanceRows = count;
             List<MultiGauge.Row<?>> memoryRows = new ArrayList<>();
@@ -187,6 +188,7 @@ final class PoolMeters {
             return;
         }
         synchronized (this) {
+            closed = true;
             memory.register(List.of(), true);
             cpu.register(List.of(), true);
             instanceRows = 0;
