@@ -59,6 +59,8 @@ import org.slf4j.LoggerFactory;
 public final class LanguagePool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LanguagePool.class);
     private static final Duration BACKOFF_MAX = Duration.ofSeconds(30);
+    /** A kernel that dies this soon after joining the pool counts as a failed start (restart limit, backoff). */
+    private static final Duration EARLY_DEATH = Duration.ofSeconds(10);
 
     private final String language;
     private final KernelSpec spec;
@@ -599,6 +601,7 @@ public final class LanguagePool implements AutoCloseable {
                 job.finished = true;
                 cancelTimer(job.timer);
                 if (error == null) {
+                    consecutiveFailures = 0;
                     switch (result.status()) {
                         case OK -> ok++;
                         case ERROR -> errors++;
@@ -753,7 +756,15 @@ public final class LanguagePool implements AutoCloseable {
     }
 
     private void accept(Slot slot, PooledKernel pk, Duration elapsed, List<Runnable> after) {
-        consecutiveFailures = 0;
+        pk.joinedNanos(System.nanoTime());
+        // A start only counts as a success once the kernel has lived through EARLY_DEATH, or served a job.
+        scheduler.schedule(() -> {
+            synchronized (lock) {
+                if (pk.kernel().isAlive()) {
+                    consecutiveFailures = 0;
+                }
+            }
+        }, EARLY_DEATH.toNanos(), TimeUnit.NANOSECONDS);
         if (pk.firstUse()) {
             kernelsStarted++;
             meters.started(elapsed);
@@ -788,8 +799,13 @@ public final class LanguagePool implements AutoCloseable {
 
     private void startFailed(Throwable cause, List<Runnable> after) {
         startFailures++;
+        backOff(cause, after);
+    }
+
+    /** One more failure in a row: open the circuit at the limit, and retry after the backoff. */
+    private void backOff(Throwable cause, List<Runnable> after) {
         consecutiveFailures++;
-        LOG.warn("pool '{}': kernel start failed ({} in a row): {}", language, consecutiveFailures, messageOf(cause));
+        LOG.warn("pool '{}': kernel failed to start or died young ({} in a row): {}", language, consecutiveFailures, messageOf(cause));
         if (consecutiveFailures >= options.maxStartAttempts() || state == PoolState.FAILED) {
             failure = cause;
             if (state != PoolState.FAILED) {
@@ -912,6 +928,10 @@ public final class LanguagePool implements AutoCloseable {
                 s.lease = null;
             }
             after.add(() -> invalidate(pk));
+            if (System.nanoTime() - pk.joinedNanos() < EARLY_DEATH.toNanos()) {
+                // Crashed right after starting: like a failed start, restarts back off and the circuit can open.
+                backOff(cause, after);
+            }
             if (s.retiring || (activeCount() > min && s.queue.isEmpty())) {
                 slots.remove(s);
                 queue.addAll(s.queue);

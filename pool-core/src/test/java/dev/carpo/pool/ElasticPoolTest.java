@@ -213,7 +213,7 @@ class ElasticPoolTest {
         await().atMost(T).until(() -> py.state() == PoolState.FAILED);
         PoolStats failed = py.stats();
         assertThat(failed.failure()).contains("refusing to start: flag file present").contains("exit code 3");
-        assertThat(failed.startFailures()).isGreaterThanOrEqualTo(2);
+        assertThat(failed.startFailures()).isGreaterThanOrEqualTo(1); // plus the kernel that died young
         CompletableFuture<ExecutionResult> refused = py.submit("1");
         assertThat(refused).isCompletedExceptionally();
         assertThatThrownBy(refused::join).cause().isInstanceOf(PoolFailedException.class)
@@ -222,6 +222,31 @@ class ElasticPoolTest {
         Files.delete(flag);
         await().atMost(T).until(() -> py.state() == PoolState.RUNNING);
         assertThat(py.execute("2 + 2").text()).isEqualTo("4");
+    }
+
+    @Test
+    void aKernelThatCrashesRightAfterStartingIsRestartedWithBackoffUntilTheCircuitOpens() throws Exception {
+        // A real ipykernel that kills itself 1.5 s after launch, i.e. just after becoming ready.
+        Path spec = Files.createDirectories(dir.resolve("specs/crashy"));
+        Files.writeString(spec.resolve("launch.py"), """
+                import os, sys, threading
+                threading.Timer(1.5, lambda: os._exit(9)).start()
+                from ipykernel import kernelapp
+                sys.argv = ['ipykernel_launcher', '-f', sys.argv[1]]
+                kernelapp.launch_new_instance()
+                """);
+        Files.writeString(spec.resolve("kernel.json"), """
+                {"argv": ["/usr/bin/python3", "{resource_dir}/launch.py", "{connection_file}"],
+                 "display_name": "crashy", "language": "python"}""");
+        LanguagePool py = pools.createPool("crashy", spec.toString(), PoolOptions.builder().size(1)
+                .maxStartAttempts(3).restartBackoff(Duration.ofMillis(300)).build());
+        await().atMost(T).until(() -> py.state() == PoolState.FAILED);
+        PoolStats s = py.stats();
+        assertThat(s.deaths()).isGreaterThanOrEqualTo(3);
+        assertThat(s.failure()).contains("exit code 9");
+        // Backoff, not a tight loop: three crashes of a kernel that lives 1.5 s, and then the circuit.
+        assertThat(s.restarts()).isLessThanOrEqualTo(s.deaths());
+        assertThatThrownBy(() -> py.submit("1").join()).cause().isInstanceOf(PoolFailedException.class);
     }
 
     @Test

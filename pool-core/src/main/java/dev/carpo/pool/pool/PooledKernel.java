@@ -10,6 +10,7 @@ public final class PooledKernel {
     private final Kernel kernel;
     private int setupApplied;
     private boolean used;
+    private long joinedNanos;
 
     PooledKernel(Kernel kernel, int setupApplied) {
         this.kernel = kernel;
@@ -27,6 +28,15 @@ public final class PooledKernel {
 
     public void setupApplied(int count) {
         this.setupApplied = count;
+    }
+
+    /** When the pool last took this kernel into service (System.nanoTime()). */
+    public long joinedNanos() {
+        return joinedNanos;
+    }
+
+    public void joinedNanos(long nanos) {
+        this.joinedNanos = nanos;
     }
 
     /** True the first time the pool takes this kernel into service, false after (a warm kernel coming back). */
