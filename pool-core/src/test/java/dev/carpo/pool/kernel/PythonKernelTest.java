@@ -13,28 +13,43 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** One real ipykernel, shared by tests that leave it usable. */
+/**
+ * A fresh real ipykernel per test (one I/O runtime for the class). Sharing one kernel across tests
+ * let an ipykernel that stopped answering (seen twice in clean-clone CI runs, also deaf to
+ * jupyter_client itself) fail every later test; now it can fail only the test that hit it.
+ */
 class PythonKernelTest {
     static final Duration T = Duration.ofSeconds(30);
 
     @TempDir
     static Path runtimeDir;
     static KernelRuntime runtime;
-    static Kernel kernel;
+    Kernel kernel;
 
     @BeforeAll
-    static void start() throws Exception {
+    static void startRuntime() {
         runtime = KernelRuntime.create();
-        kernel = runtime.start(TestKernels.python(), TestKernels.options(runtimeDir)).get(90, TimeUnit.SECONDS);
     }
 
     @AfterAll
-    static void stop() {
+    static void stopRuntime() {
         runtime.close();
+    }
+
+    @BeforeEach
+    void startKernel() throws Exception {
+        kernel = runtime.start(TestKernels.python(), TestKernels.options(runtimeDir)).get(90, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stopKernel() {
+        kernel.close();
     }
 
     @Test
