@@ -95,10 +95,15 @@ public final class Kernel implements AutoCloseable {
     static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
                                            Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
         Kernel kernel = new Kernel(spec, options, loop, callbacks, blocking);
-        onStarted.accept(kernel);
+        // Watched before anyone can see it: shutdown() needs `exited`, and an early exit must not be lost.
         kernel.exited = kernel.watchExit(onGone);
-        return kernel.awaitListening(options.startupTimeout())
-                .thenCompose(v -> kernel.connection.connect())
+        try {
+            onStarted.accept(kernel);
+        } catch (RuntimeException e) {
+            kernel.kill();
+            throw e;
+        }
+        return kernel.connection.connect()
                 .orTimeout(options.startupTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .handle((info, error) -> {
                     if (error == null) {
@@ -108,35 +113,6 @@ public final class Kernel implements AutoCloseable {
                     kernel.shutdown();
                     throw kernel.startFailure(unwrap(error));
                 });
-    }
-
-    /**
-     * Completes once the kernel listens on all five ports. Connecting ZeroMQ sockets earlier makes
-     * them retry while the kernel binds; a connection caught half-made then can leave the kernel's
-     * ROUTER holding our identity for a dead peer and refusing the reconnect, so one channel stays
-     * deaf (seen as a kernel stuck in input(), or never ready). Suspected, not proven; cheap to avoid.
-     */
-    private CompletableFuture<Void> awaitListening(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        return CompletableFuture.runAsync(() -> {
-            for (int port : info.ports().values()) {
-                while (!listening(port)) {
-                    if (!process.isAlive() || System.nanoTime() > deadline) {
-                        return; // the exit or the start-up timeout reports it
-                    }
-                    java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
-                }
-            }
-        }, blocking);
-    }
-
-    private boolean listening(int port) {
-        try (java.net.Socket probe = new java.net.Socket()) {
-            probe.connect(new java.net.InetSocketAddress(info.ip(), port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private KernelStartException startFailure(Throwable error) {

@@ -56,6 +56,7 @@ final class KernelConnection {
     private boolean isReady;
     private long lastPong;
     private Runnable heartbeatTimer = () -> { };
+    private Runnable probeTimer = () -> { };
     private volatile KernelDiedException death;
     private volatile String readiness = "sockets not yet open";
 
@@ -193,7 +194,13 @@ final class KernelConnection {
         readiness = probes.size() + " kernel_info_request(s) sent; kernel_info_reply " + (infoReply != null ? "received" : "not received")
                 + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; " + rejected.get() + " message(s) rejected";
         IoLoop.send(sockets.get(Channel.SHELL), codec.encode(message));
-        loop.schedule(PROBE_INTERVAL, this::probe);
+        scheduleProbe(PROBE_INTERVAL);
+    }
+
+    /** One probe timer per connection: a new schedule replaces the pending one, so probes never multiply. */
+    private void scheduleProbe(Duration delay) {
+        probeTimer.run();
+        probeTimer = loop.schedule(delay, this::probe);
     }
 
     private void onReadable(Channel channel, ZMQ.Socket socket) {
@@ -257,11 +264,12 @@ final class KernelConnection {
             infoReply = message.content();
             if (!iopubSeen) {
                 // The SUB socket may have joined after this probe's status messages: ask again soon.
-                loop.schedule(IOPUB_GRACE, this::probe);
+                scheduleProbe(IOPUB_GRACE);
             }
         }
         if (infoReply != null && iopubSeen) {
             isReady = true;
+            probeTimer.run();
             probes.clear();
             lastPong = System.nanoTime();
             heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);

@@ -83,6 +83,9 @@ public final class KernelRuntime implements AutoCloseable {
         }
         return Kernel.start(spec, options, loop, callbacks, blocking, kernel -> {
             kernels.add(kernel);
+            if (!kernel.isAlive()) {
+                kernels.remove(kernel); // it already exited, and its removal may have come first
+            }
             onLaunched.accept(kernel);
         }, kernels::remove);
     }

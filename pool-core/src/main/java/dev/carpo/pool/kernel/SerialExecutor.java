@@ -30,7 +30,14 @@ final class SerialExecutor implements Executor {
             }
             running = true;
         }
-        delegate.execute(this::drain);
+        try {
+            delegate.execute(this::drain);
+        } catch (RuntimeException rejected) {
+            synchronized (queue) {
+                running = false;
+            }
+            throw rejected;
+        }
     }
 
     private void drain() {
@@ -45,7 +52,8 @@ final class SerialExecutor implements Executor {
             }
             try {
                 task.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // Even an Error from a user's listener must not stop this kernel's later callbacks.
                 LOG.warn("kernel callback failed", e);
             }
         }
