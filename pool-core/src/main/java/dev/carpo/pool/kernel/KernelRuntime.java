@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,6 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class KernelRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KernelRuntime.class);
     private static final AtomicInteger RUNTIMES = new AtomicInteger();
+    private static final int PORT_CLASH_ATTEMPTS = 3;
 
     private final IoLoop loop;
     private final ExecutorService callbacks;
@@ -78,6 +80,10 @@ public final class KernelRuntime implements AutoCloseable {
      * runs (before it is ready), for progress reporting.
      */
     public CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, Consumer<Kernel> onLaunched) {
+        return start(spec, options, onLaunched, PORT_CLASH_ATTEMPTS);
+    }
+
+    private CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, Consumer<Kernel> onLaunched, int attemptsLeft) {
         if (closed) {
             throw new KernelException("kernel runtime is closed");
         }
@@ -87,7 +93,26 @@ public final class KernelRuntime implements AutoCloseable {
                 kernels.remove(kernel); // it already exited, and its removal may have come first
             }
             onLaunched.accept(kernel);
-        }, kernels::remove);
+        }, kernels::remove).handle((kernel, error) -> {
+            if (error == null) {
+                return CompletableFuture.completedFuture(kernel);
+            }
+            if (attemptsLeft > 1 && !closed && portClash(error)) {
+                // Another process took one of the five ports between our probe and the kernel's bind.
+                LOG.info("kernelspec '{}': a port was taken before the kernel could bind it; starting again", spec.name());
+                return start(spec, options, onLaunched, attemptsLeft - 1);
+            }
+            return CompletableFuture.<Kernel>failedFuture(error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error);
+        }).thenCompose(f -> f);
+    }
+
+    private static boolean portClash(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof KernelDiedException died && died.stderrTail().contains("Address already in use")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The kernels started and not yet exited. */

@@ -4,57 +4,49 @@ import dev.carpo.pool.protocol.Channel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Free loopback ports for kernels, as jupyter_client's {@code LocalPortCache}: a port handed to one
  * kernel is never handed to another in this JVM until that kernel releases it, so kernels started
- * at the same time cannot collide with each other. (Another process may still take a port between
- * our probe and the kernel's bind; that start then fails with the kernel's own error.)
+ * at the same time cannot collide with each other.
+ *
+ * <p>Ports are drawn at random from outside the OS's ephemeral range
+ * ({@code /proc/sys/net/ipv4/ip_local_port_range}), unlike jupyter_client's bind-to-0. A port from
+ * that range can be given by the OS to the client end of any loopback connection (ours to another
+ * kernel, ZeroMQ's reconnect attempts) between our probe and the kernel's bind: the kernel then
+ * dies with EADDRINUSE, or our socket's reconnect to a not-yet-bound port connects to itself (TCP
+ * simultaneous open). Outside that range neither can happen; only another process choosing the same
+ * port on purpose can still interfere, and the kernel then fails with its own error.
  */
 public final class PortReservations {
     private static final Set<Integer> RESERVED = new HashSet<>();
+    private static final PortRange RANGE = PortRange.outsideEphemeral(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+    private static final int PROBES_PER_PORT = 200;
 
     private PortReservations() {
     }
 
     /** Five distinct free ports, one per channel, held until {@link #release}. */
     public static Map<Channel, Integer> reserve() {
-        List<ServerSocket> probes = new ArrayList<>();
         Map<Channel, Integer> ports = new EnumMap<>(Channel.class);
-        try {
-            synchronized (RESERVED) {
-                for (Channel channel : Channel.values()) {
-                    int port;
-                    do {
-                        // Probes stay open until all five are chosen, so the OS cannot hand out one port twice.
-                        ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-                        probes.add(probe);
-                        port = probe.getLocalPort();
-                    } while (RESERVED.contains(port));
-                    ports.put(channel, port);
-                }
-                RESERVED.addAll(ports.values());
-            }
-            return ports;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find free loopback ports for a kernel", e);
-        } finally {
-            for (ServerSocket probe : probes) {
-                try {
-                    probe.close();
-                } catch (IOException ignored) {
-                    // Closing a listening probe cannot lose data.
-                }
+        synchronized (RESERVED) {
+            for (Channel channel : Channel.values()) {
+                int port = freePort();
+                RESERVED.add(port);
+                ports.put(channel, port);
             }
         }
+        return ports;
     }
 
     /** Makes a kernel's ports available again. */
@@ -64,9 +56,71 @@ public final class PortReservations {
         }
     }
 
+    /** The range kernel ports are drawn from. */
+    static PortRange range() {
+        return RANGE;
+    }
+
     static int reservedCount() {
         synchronized (RESERVED) {
             return RESERVED.size();
+        }
+    }
+
+    private static int freePort() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        for (int i = 0; i < PROBES_PER_PORT; i++) {
+            int port = random.nextInt(RANGE.low(), RANGE.high() + 1);
+            if (!RESERVED.contains(port) && bindable(port)) {
+                return port;
+            }
+        }
+        throw new UncheckedIOException(new IOException("no free loopback port for a kernel after "
+                + PROBES_PER_PORT + " tries in " + RANGE));
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+            return true;
+        } catch (IOException inUse) {
+            return false;
+        }
+    }
+
+    /** An inclusive port range. */
+    record PortRange(int low, int high) {
+        private static final int FLOOR = 10000;
+        private static final int MIN_WIDTH = 1000;
+
+        /**
+         * The ports below the ephemeral range down to 10000 (clear of well-known and common service
+         * ports), or, when that is too narrow, those above it; Linux's default ephemeral range is
+         * 32768-60999. Without a readable file, that default is assumed.
+         */
+        static PortRange outsideEphemeral(Path ipLocalPortRange) {
+            int ephemeralLow = 32768;
+            int ephemeralHigh = 60999;
+            try {
+                String[] bounds = Files.readString(ipLocalPortRange).trim().split("\\s+");
+                ephemeralLow = Integer.parseInt(bounds[0]);
+                ephemeralHigh = Integer.parseInt(bounds[1]);
+            } catch (IOException | RuntimeException unreadable) {
+                // Not Linux, or an unusual /proc: keep the default.
+            }
+            if (ephemeralLow - FLOOR >= MIN_WIDTH) {
+                return new PortRange(FLOOR, ephemeralLow - 1);
+            }
+            if (65535 - ephemeralHigh >= MIN_WIDTH) {
+                return new PortRange(ephemeralHigh + 1, 65535);
+            }
+            throw new IllegalStateException("the ephemeral port range " + ephemeralLow + "-" + ephemeralHigh
+                    + " (" + ipLocalPortRange + ") leaves no room for kernel ports outside it; narrow it");
+        }
+
+        @Override
+        public String toString() {
+            return "ports " + low + "-" + high;
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.carpo.pool.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.carpo.pool.protocol.Channel;
 import java.nio.file.Files;
@@ -59,10 +60,28 @@ class ConnectionInfoTest {
                 assertThat(new HashSet<>(ports.values())).hasSize(5);
                 for (int p : ports.values()) {
                     assertThat(seen.add(p)).as("port %d handed out twice", p).isTrue();
+                    assertThat(p).as("kernel port outside the OS's ephemeral range")
+                            .isBetween(PortReservations.range().low(), PortReservations.range().high());
                 }
             }
         } finally {
             held.forEach(p -> PortReservations.release(p.values()));
         }
+    }
+
+    @Test
+    void kernelPortsStayClearOfTheEphemeralRange() throws Exception {
+        Path linuxDefault = Files.writeString(tmp.resolve("default"), "32768\t60999\n");
+        assertThat(PortReservations.PortRange.outsideEphemeral(linuxDefault)).isEqualTo(new PortReservations.PortRange(10000, 32767));
+
+        Path lowEphemeral = Files.writeString(tmp.resolve("low"), "1024 49151\n");
+        assertThat(PortReservations.PortRange.outsideEphemeral(lowEphemeral)).isEqualTo(new PortReservations.PortRange(49152, 65535));
+
+        Path everything = Files.writeString(tmp.resolve("all"), "1024\t65535\n");
+        assertThatThrownBy(() -> PortReservations.PortRange.outsideEphemeral(everything))
+                .hasMessageContaining("1024-65535").hasMessageContaining(everything.toString());
+
+        assertThat(PortReservations.PortRange.outsideEphemeral(tmp.resolve("missing")))
+                .isEqualTo(new PortReservations.PortRange(10000, 32767));
     }
 }

@@ -150,6 +150,26 @@ class KernelLifecycleTest {
     }
 
     @Test
+    void startWhosePortWasTakenIsRetriedWithFreshPorts() throws Exception {
+        // Fault injection: the first launch fails as ipykernel does when another process took its port.
+        Path marker = runtimeDir.resolve("first-launch-done");
+        KernelSpec spec = fakeSpec("clash", "[\"/usr/bin/python3\", \"-c\", "
+                + "\"import os, sys\\nif not os.path.exists(sys.argv[1]):\\n    open(sys.argv[1], 'w').close()\\n"
+                + "    sys.exit('zmq.error.ZMQError: Address already in use')\\n"
+                + "os.execv('/usr/bin/python3', ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', sys.argv[2]])\", "
+                + "\"" + marker + "\", \"{connection_file}\"]");
+        List<Integer> pids = new ArrayList<>();
+        Kernel kernel = runtime.start(spec, TestKernels.options(runtimeDir), k -> pids.add((int) k.pid())).get(90, TimeUnit.SECONDS);
+        try {
+            assertThat(marker).exists();
+            assertThat(pids).hasSize(2).doesNotHaveDuplicates();
+            assertThat(kernel.execute("6 * 7", T).text()).isEqualTo("42");
+        } finally {
+            kernel.close();
+        }
+    }
+
+    @Test
     void missingExecutableFailsAtOnceNamingTheSpec() throws IOException {
         KernelSpec spec = fakeSpec("ghost", "[\"/nonexistent/bin/kernel\", \"{connection_file}\"]");
         int reserved = PortReservations.reservedCount();
