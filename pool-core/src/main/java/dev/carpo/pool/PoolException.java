@@ -10,11 +10,18 @@ package dev.carpo.pool;
 public abstract class PoolException extends RuntimeException {
     private final String pool;
     private final int instance;
+    private final String detail;
 
     protected PoolException(String pool, int instance, String message, Throwable cause) {
         super("pool '" + pool + "'" + (instance >= 0 ? " instance " + instance : "") + ": " + message, cause);
         this.pool = pool;
         this.instance = instance;
+        this.detail = message;
+    }
+
+    /** What went wrong, without the pool and instance prefix of {@link #getMessage()} (for callers that number instances their own way). */
+    public String detail() {
+        return detail;
     }
 
     /** The pool's language key. */

@@ -229,7 +229,8 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
-     * Shuts the kernel down: shutdown_request on control; if the process has not exited within the
+     * Shuts the kernel down: an interrupt first if it is running code (as jupyter_client does, since
+     * a kernel exits on request only between executions), then shutdown_request on control; if the process has not exited within the
      * grace period, SIGTERM to its process tree; then SIGKILL. Completes when the process is gone and
      * its connection file deleted. Requests still in flight fail with {@link KernelDiedException}.
      */
@@ -239,11 +240,16 @@ public final class Kernel implements AutoCloseable {
         }
         shuttingDown = true;
         long grace = options.shutdownGrace().toMillis();
+        CompletableFuture<Void> asked = CompletableFuture.completedFuture(null);
         if (process.isAlive() && connection.death() == null) {
+            if (connection.closeForExecutions()) {
+                // As jupyter_client: a kernel running code exits on shutdown_request only once that code stops.
+                asked = interrupt().exceptionally(e -> null).completeOnTimeout(null, grace, TimeUnit.MILLISECONDS);
+            }
             ObjectNode content = WireCodec.mapper().createObjectNode().put("restart", false);
-            connection.request(Channel.CONTROL, "shutdown_request", content);
+            asked = asked.thenRun(() -> connection.request(Channel.CONTROL, "shutdown_request", content));
         }
-        shutdown = exited.copy()
+        shutdown = asked.thenCompose(v -> exited.copy())
                 .completeOnTimeout(null, grace, TimeUnit.MILLISECONDS)
                 .thenComposeAsync(code -> {
                     if (process.isAlive()) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -59,6 +60,9 @@ final class KernelConnection {
     private Runnable probeTimer = () -> { };
     private volatile KernelDiedException death;
     private volatile String readiness = "sockets not yet open";
+    private volatile String executionState = "starting";
+    private final AtomicInteger executing = new AtomicInteger();
+    private volatile boolean closing;
 
     KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor events, KernelOptions options,
                      Runnable onHeartbeatLost) {
@@ -106,6 +110,15 @@ final class KernelConnection {
         return rejected.get();
     }
 
+    /**
+     * Refuses executions from now on (the kernel is shutting down) and says whether code may still be
+     * running: an execution is in flight, or the kernel last reported busy.
+     */
+    boolean closeForExecutions() {
+        closing = true;
+        return executing.get() > 0 || "busy".equals(executionState);
+    }
+
     KernelDiedException death() {
         return death;
     }
@@ -137,6 +150,13 @@ final class KernelConnection {
         content.put("stop_on_error", request.stopOnError());
         Message message = session.request("execute_request", content);
         ExecutionPending p = new ExecutionPending(message.header().msgId(), request);
+        executing.incrementAndGet();
+        if (closing) {
+            // Checked after counting it: a shutdown either sees this execution (and interrupts it) or we see the shutdown.
+            executing.decrementAndGet();
+            return CompletableFuture.failedFuture(new KernelDiedException(kernelId, "is shutting down", null, "", true));
+        }
+        p.result.whenComplete((r, e) -> executing.decrementAndGet());
         submit(Channel.SHELL, message, p, request.timeout());
         return p.result;
     }
@@ -236,6 +256,9 @@ final class KernelConnection {
     private void dispatch(Channel channel, Message message) {
         if (!isReady) {
             watchReadiness(channel, message);
+        }
+        if (channel == Channel.IOPUB && "status".equals(message.type())) {
+            executionState = message.content().path("execution_state").asText(executionState);
         }
         String parent = message.parentId();
         Pending p = parent == null ? null : pending.get(parent);

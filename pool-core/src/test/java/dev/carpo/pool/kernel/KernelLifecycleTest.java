@@ -80,6 +80,22 @@ class KernelLifecycleTest {
     }
 
     @Test
+    void busyKernelIsInterruptedSoItExitsOnRequestNotBySignal() throws Exception {
+        Kernel kernel = python(KernelOptions.builder().runtimeDir(runtimeDir).startupTimeout(Duration.ofSeconds(90))
+                .shutdownGrace(Duration.ofSeconds(20)).build());
+        List<ExecuteRequest> req = new ArrayList<>();
+        CountDownLatch running = onFirstOutput(ExecuteRequest.builder("import time\nprint('go', flush=True)\ntime.sleep(120)"), req);
+        CompletableFuture<KernelExecution> pending = kernel.execute(req.get(0));
+        assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
+
+        kernel.shutdown().get(60, TimeUnit.SECONDS);
+
+        // Exit code 0: it left through shutdown_request; SIGTERM after the 20 s grace would give 143.
+        assertThat(kernel.onDeath().get(1, TimeUnit.SECONDS).exitCode()).isZero();
+        assertThat(pending).isDone(); // interrupted (KeyboardInterrupt) or failed by the exit, never left hanging
+    }
+
+    @Test
     void sigkillMidExecutionFailsThePendingExecutionAtOnce() throws Exception {
         Kernel kernel = python(TestKernels.options(runtimeDir));
         List<ExecuteRequest> req = new ArrayList<>();

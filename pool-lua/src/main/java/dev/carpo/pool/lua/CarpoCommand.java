@@ -1,0 +1,151 @@
+package dev.carpo.pool.lua;
+
+import dev.carpo.pool.kernel.KernelSpec;
+import dev.carpo.pool.kernel.KernelSpecException;
+import dev.carpo.pool.kernel.KernelSpecs;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.luaj.vm2.LuaError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code carpo} command: {@code run SCRIPT.lua}, {@code kernels}, {@code repl}.
+ *
+ * <p>Example: {@code ./carpo run examples/quickstart.lua --metrics-port 9464}
+ */
+@Command(name = "carpo", mixinStandardHelpOptions = true, versionProvider = CarpoCommand.VersionProvider.class,
+        description = "Pools of live Jupyter kernels, driven from Lua.",
+        subcommands = {CarpoCommand.Run.class, CarpoCommand.Kernels.class, CarpoCommand.Repl.class, CommandLine.HelpCommand.class})
+public final class CarpoCommand implements Runnable {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        return new CommandLine(new CarpoCommand());
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "say what to do: run SCRIPT.lua, kernels, or repl");
+    }
+
+    /** {@code carpo run SCRIPT.lua [ARGS...] [--metrics-port N]}. */
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = {"Runs a Lua script with the carpo module loaded; every kernel it started is shut down at the end,",
+                    "on Ctrl-C too. Exit code 1 on a script error (with the Lua traceback on stderr)."})
+    static final class Run implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "SCRIPT.lua", description = "the script")
+        Path script;
+
+        @Parameters(index = "1..*", paramLabel = "ARG", description = "passed to the script as arg[1], arg[2], ...")
+        List<String> args = new ArrayList<>();
+
+        @Option(names = "--metrics-port", paramLabel = "N",
+                description = "serve the pools' metrics for Prometheus at http://127.0.0.1:N/metrics (0: any free port)")
+        Integer metricsPort;
+
+        @Override
+        public Integer call() {
+            AtomicBoolean finished = new AtomicBoolean();
+            AtomicBoolean interrupted = new AtomicBoolean();
+            // Ctrl-C: the JVM runs its shutdown hooks, and the kernel runtime's hook shuts every kernel down.
+            Thread onCtrlC = new Thread(() -> {
+                if (!finished.get()) {
+                    interrupted.set(true);
+                    System.err.println("carpo: interrupted; shutting every kernel down");
+                }
+            }, "carpo-interrupted");
+            Runtime.getRuntime().addShutdownHook(onCtrlC);
+            try (LuaSession lua = LuaSession.builder().progress(System.err).build()) {
+                if (metricsPort != null) {
+                    String url = lua.eval("return carpo.serve_metrics(" + metricsPort + ")", "=--metrics-port").arg1().tojstring();
+                    System.err.println("carpo: metrics at " + url);
+                }
+                lua.run(script, args);
+                return 0;
+            } catch (NoSuchFileException e) {
+                System.err.println("carpo: no such script: " + script);
+                return 2;
+            } catch (LuaError e) {
+                if (!interrupted.get()) { // after Ctrl-C, jobs fail because their kernels are going: not news
+                    System.err.println("carpo: error: " + e.getMessage());
+                }
+                return 1;
+            } catch (IOException e) {
+                System.err.println("carpo: cannot read " + script + ": " + e.getMessage());
+                return 2;
+            } finally {
+                finished.set(true);
+            }
+        }
+    }
+
+    /** {@code carpo kernels}: the discovered kernelspecs, like {@code jupyter kernelspec list}. */
+    @Command(name = "kernels", mixinStandardHelpOptions = true,
+            description = "Lists the kernelspecs found on Jupyter's search path (as `jupyter kernelspec list`).")
+    static final class Kernels implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            KernelSpecs specs = KernelSpecs.fromEnvironment();
+            Map<String, Path> found = specs.list();
+            if (found.isEmpty()) {
+                out.println("No kernelspecs found; searched:");
+                specs.searchPath().forEach(p -> out.println("  " + p));
+                out.flush();
+                return 1;
+            }
+            int width = found.keySet().stream().mapToInt(String::length).max().orElse(0);
+            out.println("Available kernels:");
+            for (Map.Entry<String, Path> e : found.entrySet()) {
+                String about;
+                try {
+                    KernelSpec k = specs.find(e.getKey());
+                    about = k.language() + ", \"" + k.displayName() + "\"";
+                } catch (KernelSpecException broken) {
+                    about = "unreadable: " + broken.getMessage();
+                }
+                out.printf("  %-" + width + "s    %s    (%s)%n", e.getKey(), e.getValue(), about);
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code carpo repl}: an interactive Lua prompt. */
+    @Command(name = "repl", mixinStandardHelpOptions = true,
+            description = {"An interactive Lua prompt with carpo loaded: line editing, history (~/.carpo_history),",
+                    "multi-line input, `=expr` or a bare expression prints its value, Ctrl-C cancels the running",
+                    "execution, Ctrl-D exits (shutting every kernel down)."})
+    static final class Repl implements Callable<Integer> {
+        @Override
+        public Integer call() throws IOException {
+            return new LuaRepl().run();
+        }
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"carpo " + Version.get() + " (Java " + Runtime.version() + ", LuaJ 3.0.1)"};
+        }
+    }
+}

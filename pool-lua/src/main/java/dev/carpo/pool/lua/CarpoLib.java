@@ -1,0 +1,469 @@
+package dev.carpo.pool.lua;
+
+import dev.carpo.pool.Dispatch;
+import dev.carpo.pool.ExecuteOptions;
+import dev.carpo.pool.ExecutionResult;
+import dev.carpo.pool.KernelLease;
+import dev.carpo.pool.KernelPools;
+import dev.carpo.pool.LanguagePool;
+import dev.carpo.pool.PoolException;
+import dev.carpo.pool.PoolOptions;
+import dev.carpo.pool.kernel.KernelSpec;
+import dev.carpo.pool.kernel.KernelSpecException;
+import dev.carpo.pool.metrics.MetricsEndpoint;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+import org.luaj.vm2.lib.TwoArgFunction;
+import org.luaj.vm2.lib.VarArgFunction;
+
+/**
+ * The {@code carpo} Lua module: pools by language, jobs, futures, leases, metrics. Instances are
+ * numbered from 1 here, as Lua numbers everything; the Java API numbers them from 0.
+ *
+ * <p>Misuse (unknown language, bad option, instance out of range, unknown spec) raises a Lua error
+ * naming the function and the problem; LuaJ prefixes the script's file and line. A job that fails
+ * outside the kernel raises from {@code execute_code} and {@code :wait()}; {@code wait_all} and
+ * {@code map} give such a job an entry {@code {status, message}} instead.
+ */
+final class CarpoLib extends TwoArgFunction {
+    private static final List<String> POOL_OPTIONS = List.of("size", "min", "max", "strategy", "init", "timeout", "env",
+            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts");
+    private static final List<String> JOB_OPTIONS = List.of("language", "instance", "timeout");
+
+    private final LuaSession session;
+    private final KernelPools pools;
+    private final PrometheusMeterRegistry registry;
+    private final JobWaits waits = new JobWaits();
+    private LuaTable futureMeta;
+    private LuaTable leaseMeta;
+    private volatile MetricsEndpoint metrics;
+
+    CarpoLib(LuaSession session, KernelPools pools, PrometheusMeterRegistry registry) {
+        this.session = session;
+        this.pools = pools;
+        this.registry = registry;
+    }
+
+    /** Installs {@code carpo} as a global and as {@code package.loaded.carpo}. */
+    @Override
+    public LuaValue call(LuaValue modname, LuaValue env) {
+        futureMeta = LuaJobFuture.metatable(this, waits);
+        leaseMeta = LuaLease.metatable(this, waits);
+        LuaTable carpo = new LuaTable();
+        carpo.set("version", Version.get());
+        carpo.set("create_pool", function("create_pool", this::createPool));
+        carpo.set("execute_code", function("execute_code", args -> {
+            LuaJobFuture job = submit("execute_code", args);
+            waits.awaitDone(job.future(), job.maxWait(), "execute_code");
+            return job.resultOrRaise("execute_code");
+        }));
+        carpo.set("submit", function("submit", args -> LuaJobFuture.userdata(submit("submit", args), futureMeta)));
+        carpo.set("wait_all", function("wait_all", this::waitAll));
+        carpo.set("map", function("map", this::map));
+        carpo.set("broadcast", function("broadcast", this::broadcast));
+        carpo.set("lease", function("lease", this::lease));
+        carpo.set("scale_pool", function("scale_pool", this::scalePool));
+        carpo.set("pool_stats", function("pool_stats", args -> LuaTables.stats(pool("pool_stats", args.arg(1)).stats())));
+        carpo.set("list_pools", function("list_pools", args -> LuaTables.list(List.copyOf(pools.pools().keySet()))));
+        carpo.set("shutdown_pool", function("shutdown_pool", this::shutdownPool));
+        carpo.set("kernelspecs", function("kernelspecs", this::kernelSpecs));
+        carpo.set("serve_metrics", function("serve_metrics", this::serveMetrics));
+        env.set("carpo", carpo);
+        LuaValue loaded = env.get("package").get("loaded");
+        if (loaded.istable()) {
+            loaded.set("carpo", carpo);
+        }
+        return carpo;
+    }
+
+    // ---- pools ----
+
+    private Varargs createPool(Varargs args) {
+        String language = string("create_pool", args, 1, "a language key such as \"python\"");
+        LuaValue specArg = args.arg(2);
+        if (!specArg.isnil() && (!specArg.isstring() || specArg.isnumber())) {
+            throw LuaOptions.error("create_pool", "argument #2 must be a kernelspec name, directory or kernel.json path, got "
+                    + LuaOptions.describe(specArg));
+        }
+        LuaOptions o = LuaOptions.of("create_pool", args, 3, POOL_OPTIONS);
+        String spec = specArg.isnil() ? defaultSpec(language) : specArg.tojstring();
+        PoolOptions options;
+        try {
+            options = poolOptions(o);
+        } catch (IllegalArgumentException e) {
+            throw LuaOptions.error("create_pool", "pool '" + language + "': " + e.getMessage());
+        }
+        if (pools.pools().containsKey(language)) {
+            throw LuaOptions.error("create_pool", "a pool for language '" + language + "' already exists; shut it down first"
+                    + " with carpo.shutdown_pool(\"" + language + "\")");
+        }
+        CompletableFuture<LanguagePool> started = waits.track(pools.createPoolAsync(language, spec, options));
+        Duration max = options.startupTimeout().multipliedBy(options.maxStartAttempts()).plus(JobWaits.GRACE);
+        try {
+            waits.awaitDone(started, max, "create_pool");
+        } catch (LuaError interruptedOrLate) {
+            LanguagePool half = pools.pools().get(language);
+            if (half != null) {
+                half.closeAsync(); // its kernels must not outlive the call that gave up on them
+            }
+            throw interruptedOrLate;
+        }
+        Throwable error = JobWaits.failure(started, language);
+        if (error != null) {
+            throw LuaOptions.error("create_pool", error instanceof PoolException e ? e.getMessage() : String.valueOf(error));
+        }
+        return LuaTables.stats(started.join().stats());
+    }
+
+    private static PoolOptions poolOptions(LuaOptions o) {
+        PoolOptions.Builder b = PoolOptions.builder();
+        if (o.has("size")) {
+            if (o.has("min") || o.has("max")) {
+                throw new IllegalArgumentException("give either size or min/max, not both");
+            }
+            b.size(o.integer("size"));
+        }
+        if (o.has("min")) {
+            b.min(o.integer("min"));
+        }
+        if (o.has("max")) {
+            b.max(o.integer("max"));
+        }
+        if (o.has("strategy")) {
+            String s = o.string("strategy");
+            try {
+                b.strategy(Dispatch.valueOf(s.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("strategy must be \"round_robin\" or \"least_busy\", got \"" + s + "\"");
+            }
+        }
+        if (o.has("init")) {
+            b.init(o.string("init"));
+        }
+        if (o.has("timeout")) {
+            b.defaultTimeout(o.seconds("timeout"));
+        }
+        if (o.has("env")) {
+            b.env(o.stringMap("env"));
+        }
+        if (o.has("cwd")) {
+            b.workingDirectory(Path.of(o.string("cwd")));
+        }
+        if (o.has("startup_timeout")) {
+            b.startupTimeout(o.seconds("startup_timeout"));
+        }
+        if (o.has("idle_timeout")) {
+            b.idleTimeout(o.seconds("idle_timeout"));
+        }
+        if (o.has("max_queued")) {
+            b.maxQueued(o.integer("max_queued"));
+        }
+        if (o.has("lease_timeout")) {
+            b.leaseTimeout(o.seconds("lease_timeout"));
+        }
+        if (o.has("max_start_attempts")) {
+            b.maxStartAttempts(o.integer("max_start_attempts"));
+        }
+        return b.build();
+    }
+
+    /** With no spec given: the kernelspec named like the language, else the one kernelspec of that language. */
+    private String defaultSpec(String language) {
+        Map<String, Path> all = pools.kernelSpecs().list();
+        if (all.containsKey(language.toLowerCase(Locale.ROOT))) {
+            return language;
+        }
+        List<String> matching = new ArrayList<>();
+        for (String name : all.keySet()) {
+            try {
+                if (pools.kernelSpecs().find(name).language().equalsIgnoreCase(language)) {
+                    matching.add(name);
+                }
+            } catch (KernelSpecException unreadable) {
+                // A broken spec of another language must not stop this one.
+            }
+        }
+        if (matching.size() == 1) {
+            return matching.get(0);
+        }
+        throw LuaOptions.error("create_pool", "no kernelspec given for '" + language + "', and "
+                + (matching.isEmpty() ? "none is named so or has that language" : matching.size() + " have that language (" + String.join(", ", matching) + ")")
+                + "; pass one as argument #2 (kernelspecs: " + (all.isEmpty() ? "none" : String.join(", ", all.keySet())) + ")");
+    }
+
+    private Varargs scalePool(Varargs args) {
+        boolean implicit = args.narg() == 1;
+        LanguagePool pool = pool("scale_pool", implicit ? LuaValue.NIL : args.arg(1));
+        LuaValue n = args.arg(implicit ? 1 : 2);
+        int size = LuaOptions.checkInteger("scale_pool", "the size", n);
+        if (size < 1) {
+            throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "': size must be at least 1, got " + size);
+        }
+        CompletableFuture<Void> scaled = waits.track(pool.scaleAsync(size));
+        waits.awaitDone(scaled, pool.options().startupTimeout().multipliedBy(pool.options().maxStartAttempts()).plus(JobWaits.GRACE),
+                "scale_pool");
+        Throwable error = JobWaits.failure(scaled, pool.language());
+        if (error != null) {
+            throw LuaJobFuture.raise("scale_pool", error);
+        }
+        return LuaTables.stats(pool.stats());
+    }
+
+    private Varargs shutdownPool(Varargs args) {
+        LanguagePool pool = pool("shutdown_pool", args.arg(1));
+        CompletableFuture<Void> closed = pool.closeAsync();
+        waits.awaitDone(closed, Duration.ofSeconds(60), "shutdown_pool");
+        return LuaValue.NONE;
+    }
+
+    private Varargs kernelSpecs(Varargs args) {
+        LuaTable t = new LuaTable();
+        for (String name : pools.kernelSpecs().list().keySet()) {
+            try {
+                KernelSpec spec = pools.kernelSpecs().find(name);
+                t.set(name, LuaTables.kernelSpec(spec));
+            } catch (KernelSpecException e) {
+                LuaTable broken = new LuaTable();
+                broken.set("name", name);
+                broken.set("error", e.getMessage());
+                t.set(name, broken);
+            }
+        }
+        return t;
+    }
+
+    private Varargs serveMetrics(Varargs args) {
+        int port = args.arg(1).isnil() ? 0 : LuaOptions.checkInteger("serve_metrics", "the port", args.arg(1));
+        if (port < 0 || port > 65535) {
+            throw LuaOptions.error("serve_metrics", "port must be 0 (any free port) to 65535, got " + port);
+        }
+        MetricsEndpoint serving = metrics;
+        if (serving != null) {
+            if (port == 0 || port == serving.port()) {
+                return LuaValue.valueOf(url(serving));
+            }
+            throw LuaOptions.error("serve_metrics", "already serving at " + url(serving) + "; one endpoint per script");
+        }
+        try {
+            metrics = MetricsEndpoint.start(registry, port);
+        } catch (IOException e) {
+            throw LuaOptions.error("serve_metrics", "cannot listen on 127.0.0.1:" + port + ": " + e.getMessage());
+        }
+        return LuaValue.valueOf(url(metrics));
+    }
+
+    private static String url(MetricsEndpoint endpoint) {
+        return "http://127.0.0.1:" + endpoint.port() + "/metrics";
+    }
+
+    // ---- jobs ----
+
+    /** {@code (code, {language, instance, timeout})}: the job submitted, not waited for. */
+    private LuaJobFuture submit(String function, Varargs args) {
+        String code = code(function, args, 1);
+        LuaOptions o = LuaOptions.of(function, args, 2, JOB_OPTIONS);
+        LanguagePool pool = pool(function, o.has("language") ? LuaValue.valueOf(o.string("language")) : LuaValue.NIL);
+        ExecuteOptions.Builder b = ExecuteOptions.builder();
+        if (o.has("instance")) {
+            b.instance(instanceIndex(function, pool, o.integer("instance")));
+        }
+        Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().defaultTimeout();
+        b.timeout(timeout);
+        return new LuaJobFuture(waits.track(pool.submit(code, b.build())), pool.language(), timeout);
+    }
+
+    /** A 1-based instance from a script as the pool's 0-based index, or an error naming the valid range. */
+    private static int instanceIndex(String function, LanguagePool pool, int instance) {
+        int n = pool.stats().instances().size();
+        if (instance < 1 || instance > n) {
+            throw LuaOptions.error(function, "instance " + instance + " is out of range: pool '" + pool.language()
+                    + "' has " + n + " instance" + (n == 1 ? "" : "s") + " (1.." + n + ")");
+        }
+        return instance - 1;
+    }
+
+    private Varargs waitAll(Varargs args) {
+        LuaValue list = args.arg(1);
+        if (!list.istable()) {
+            throw LuaOptions.error("wait_all", "argument #1 must be a list of futures from carpo.submit, got " + LuaOptions.describe(list));
+        }
+        List<LuaJobFuture> futures = new ArrayList<>();
+        for (int i = 1; i <= list.length(); i++) {
+            LuaValue v = list.get(i);
+            if (!v.isuserdata(LuaJobFuture.class)) {
+                throw LuaOptions.error("wait_all", "entry " + i + " is " + LuaOptions.describe(v) + ", not a future from carpo.submit");
+            }
+            futures.add((LuaJobFuture) v.touserdata(LuaJobFuture.class));
+        }
+        return outcomes("wait_all", futures);
+    }
+
+    /** Waits for every job in order; a failed job becomes its failure entry, never an error. */
+    private LuaTable outcomes(String function, List<LuaJobFuture> futures) {
+        LuaTable out = new LuaTable();
+        for (int i = 0; i < futures.size(); i++) {
+            LuaJobFuture f = futures.get(i);
+            waits.awaitDone(f.future(), f.maxWait(), function);
+            out.set(i + 1, f.outcome());
+        }
+        return out;
+    }
+
+    /** {@code map([language,] codes [, {timeout}])}: every code in parallel, results in order. */
+    private Varargs map(Varargs args) {
+        boolean implicit = args.arg1().istable();
+        LanguagePool pool = pool("map", implicit ? LuaValue.NIL : args.arg1());
+        int at = implicit ? 1 : 2;
+        LuaValue codes = args.arg(at);
+        if (!codes.istable()) {
+            throw LuaOptions.error("map", "argument #" + at + " must be a list of code strings, got " + LuaOptions.describe(codes));
+        }
+        LuaOptions o = LuaOptions.of("map", args, at + 1, List.of("timeout"));
+        Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().defaultTimeout();
+        List<String> sources = new ArrayList<>();
+        for (int i = 1; i <= codes.length(); i++) {
+            LuaValue c = codes.get(i);
+            if (!c.isstring()) {
+                throw LuaOptions.error("map", "entry " + i + " is " + LuaOptions.describe(c) + ", not code");
+            }
+            sources.add(c.tojstring());
+        }
+        List<LuaJobFuture> futures = new ArrayList<>();
+        ExecuteOptions eo = ExecuteOptions.builder().timeout(timeout).build();
+        for (String source : sources) {
+            futures.add(new LuaJobFuture(waits.track(pool.submit(source, eo)), pool.language(), timeout));
+        }
+        return outcomes("map", futures);
+    }
+
+    private Varargs broadcast(Varargs args) {
+        boolean implicit = args.narg() == 1;
+        LanguagePool pool = pool("broadcast", implicit ? LuaValue.NIL : args.arg1());
+        String code = code("broadcast", args, implicit ? 1 : 2);
+        CompletableFuture<List<ExecutionResult>> all = waits.track(pool.broadcastAsync(code));
+        waits.awaitDone(all, pool.options().defaultTimeout().plus(JobWaits.GRACE), "broadcast");
+        Throwable error = JobWaits.failure(all, pool.language());
+        if (error != null) {
+            throw LuaJobFuture.raise("broadcast", error);
+        }
+        LuaTable out = new LuaTable();
+        for (ExecutionResult r : all.join()) {
+            out.set(out.length() + 1, LuaTables.result(r));
+        }
+        return out;
+    }
+
+    private Varargs lease(Varargs args) {
+        LanguagePool pool = pool("lease", args.arg(1));
+        LuaOptions o = LuaOptions.of("lease", args, 2, List.of("timeout"));
+        Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().leaseTimeout();
+        CompletableFuture<KernelLease> granted = waits.track(pool.leaseAsync(timeout));
+        try {
+            waits.awaitDone(granted, timeout.plus(JobWaits.GRACE), "lease");
+        } catch (LuaError e) {
+            granted.thenAccept(KernelLease::close); // granted after we stopped waiting: give it back
+            throw e;
+        }
+        Throwable error = JobWaits.failure(granted, pool.language());
+        if (error != null) {
+            throw LuaJobFuture.raise("lease", error);
+        }
+        return LuaLease.userdata(granted.join(), leaseMeta);
+    }
+
+    // ---- shared ----
+
+    /**
+     * The pool a call means: the one named, or with {@code nil} the only pool there is.
+     */
+    private LanguagePool pool(String function, LuaValue language) {
+        Map<String, LanguagePool> all = pools.pools();
+        if (language.isnil()) {
+            if (all.size() == 1) {
+                return all.values().iterator().next();
+            }
+            throw LuaOptions.error(function, all.isEmpty()
+                    ? "there is no pool yet; create one with carpo.create_pool(language, kernelspec, {size = n})"
+                    : all.size() + " pools exist (" + String.join(", ", all.keySet()) + "); say which with the language");
+        }
+        if (!language.isstring() || language.isnumber()) {
+            throw LuaOptions.error(function, "the language must be a string such as \"python\", got " + LuaOptions.describe(language));
+        }
+        LanguagePool pool = all.get(language.tojstring());
+        if (pool == null) {
+            throw LuaOptions.error(function, "no pool for language '" + language.tojstring() + "'; pools: "
+                    + (all.isEmpty() ? "none (create one with carpo.create_pool)" : String.join(", ", all.keySet())));
+        }
+        return pool;
+    }
+
+    static String code(String function, Varargs args, int index) {
+        LuaValue v = args.arg(index);
+        if (!v.isstring()) {
+            throw LuaOptions.error(function, "argument #" + index + " must be code (a string), got " + LuaOptions.describe(v));
+        }
+        return v.tojstring();
+    }
+
+    private static String string(String function, Varargs args, int index, String what) {
+        LuaValue v = args.arg(index);
+        if (!v.isstring() || v.isnumber() || v.tojstring().isBlank()) {
+            throw LuaOptions.error(function, "argument #" + index + " must be " + what + ", got " + LuaOptions.describe(v));
+        }
+        return v.tojstring();
+    }
+
+    /**
+     * A Lua function that runs only on the session's thread, and turns Java exceptions that escape
+     * {@code body} into Lua errors naming the function.
+     */
+    LuaValue function(String functionName, Function<Varargs, Varargs> body) {
+        return new VarArgFunction() {
+            {
+                name = functionName; // LuaJ's own messages ("bad argument ... to 'name'") use it
+            }
+
+            @Override
+            public Varargs invoke(Varargs args) {
+                session.checkThread();
+                try {
+                    return body.apply(args);
+                } catch (LuaError e) {
+                    throw e;
+                } catch (PoolException e) {
+                    throw LuaOptions.error(functionName, LuaTables.message(e));
+                } catch (RuntimeException e) {
+                    throw LuaOptions.error(functionName, e.getMessage() != null ? e.getMessage() : e.toString());
+                }
+            }
+        };
+    }
+
+    void cancelRunning() {
+        waits.cancelAll();
+    }
+
+    /** Lets later waits run after an interrupted one (the REPL calls this before each input). */
+    void clearInterrupt() {
+        waits.clearInterrupt();
+    }
+
+    void close() {
+        MetricsEndpoint m = metrics;
+        if (m != null) {
+            m.close();
+        }
+    }
+}

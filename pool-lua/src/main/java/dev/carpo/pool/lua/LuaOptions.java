@@ -1,0 +1,132 @@
+package dev.carpo.pool.lua;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+
+/**
+ * An options table passed to a carpo function, read with type checks. Every error names the
+ * function, the option and what was given: {@code create_pool: option 'size' must be an integer,
+ * got string "3"}. Unknown keys are errors too, so a typo never silently means "default".
+ */
+final class LuaOptions {
+    private final String function;
+    private final LuaTable table;
+
+    private LuaOptions(String function, LuaTable table) {
+        this.function = function;
+        this.table = table;
+    }
+
+    /** Argument {@code index} of {@code args} as options allowing only {@code known} keys; nil is an empty table. */
+    static LuaOptions of(String function, Varargs args, int index, List<String> known) {
+        LuaValue v = args.arg(index);
+        if (v.isnil()) {
+            return new LuaOptions(function, new LuaTable());
+        }
+        if (!v.istable()) {
+            throw error(function, "argument #" + index + " must be a table of options, got " + describe(v));
+        }
+        LuaTable t = (LuaTable) v;
+        for (LuaValue key : t.keys()) {
+            if (!key.isstring() || key.isnumber() || !known.contains(key.tojstring())) {
+                throw error(function, "unknown option " + (key.isstring() && !key.isnumber() ? "'" + key.tojstring() + "'" : describe(key))
+                        + "; options are: " + String.join(", ", known));
+            }
+        }
+        return new LuaOptions(function, t);
+    }
+
+    boolean has(String key) {
+        return !table.get(key).isnil();
+    }
+
+    Integer integer(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        return checkInteger(function, "option '" + key + "'", v);
+    }
+
+    String string(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (!v.isstring() || v.isnumber()) {
+            throw error(function, "option '" + key + "' must be a string, got " + describe(v));
+        }
+        return v.tojstring();
+    }
+
+    /** A duration given in seconds (fractions allowed), which must be positive. */
+    Duration seconds(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        return checkSeconds(function, "option '" + key + "'", v);
+    }
+
+    /** A table of string keys to string (or number) values. */
+    Map<String, String> stringMap(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (!v.istable()) {
+            throw error(function, "option '" + key + "' must be a table of names to strings, got " + describe(v));
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        for (LuaValue k : ((LuaTable) v).keys()) {
+            LuaValue value = v.get(k);
+            if (!k.isstring() || k.isnumber() || !value.isstring()) {
+                throw error(function, "option '" + key + "' must map names to strings; entry " + describe(k)
+                        + " = " + describe(value) + " does not");
+            }
+            map.put(k.tojstring(), value.tojstring());
+        }
+        return map;
+    }
+
+    static int checkInteger(String function, String what, LuaValue v) {
+        double d = v.todouble();
+        if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d > Integer.MAX_VALUE || d < Integer.MIN_VALUE) {
+            throw error(function, what + " must be an integer, got " + describe(v));
+        }
+        return v.toint();
+    }
+
+    static Duration checkSeconds(String function, String what, LuaValue v) {
+        if (v.type() != LuaValue.TNUMBER || !(v.todouble() > 0) || Double.isInfinite(v.todouble())) {
+            throw error(function, what + " must be a positive number of seconds, got " + describe(v));
+        }
+        return Duration.ofNanos(Math.max(1, Math.round(v.todouble() * 1e9)));
+    }
+
+    /** A value as an error message shows it: its type, and the value itself when short. */
+    static String describe(LuaValue v) {
+        return switch (v.type()) {
+            case LuaValue.TNIL -> "nil";
+            case LuaValue.TBOOLEAN -> "boolean " + v.toboolean();
+            case LuaValue.TNUMBER -> "number " + v.tojstring();
+            case LuaValue.TSTRING -> "string \"" + abbreviate(v.tojstring()) + "\"";
+            default -> v.typename();
+        };
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 37) + "...";
+    }
+
+    /** A misuse error from {@code function}; LuaJ prefixes the script's file and line. */
+    static LuaError error(String function, String message) {
+        return new LuaError(function + ": " + message);
+    }
+}

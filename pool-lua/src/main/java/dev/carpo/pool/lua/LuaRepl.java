@@ -1,0 +1,106 @@
+package dev.carpo.pool.lua;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.jline.reader.EOFError;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.ParsedLine;
+import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import org.luaj.vm2.Globals;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+
+/**
+ * {@code carpo repl}: Lua at a JLine prompt. A chunk that does not compile because it ended early
+ * ({@code for i = 1, 3 do}) continues on the next line; an expression prints its value; Ctrl-C at
+ * the prompt drops the line and during an evaluation cancels its jobs; Ctrl-D exits.
+ */
+final class LuaRepl {
+    private static final String PROMPT = "carpo> ";
+
+    int run() throws IOException {
+        try (Terminal terminal = TerminalBuilder.builder().name("carpo").system(true).dumb(true).build();
+             LuaSession lua = LuaSession.builder().progress(System.err).stdout(new PrintStream(terminal.output(), true)).build()) {
+            Globals globals = lua.globals();
+            LineReader reader = LineReaderBuilder.builder()
+                    .terminal(terminal)
+                    .appName("carpo")
+                    .parser(new ChunkParser(globals))
+                    .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".carpo_history"))
+                    .variable(LineReader.SECONDARY_PROMPT_PATTERN, "   >> ")
+                    .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
+                    .build();
+            // Ctrl-C while code runs: the terminal is not in raw mode then, so it arrives as SIGINT.
+            terminal.handle(Terminal.Signal.INT, signal -> lua.cancelRunning());
+            PrintStream out = new PrintStream(terminal.output(), true);
+            out.println("carpo " + Version.get() + " Lua REPL: carpo.create_pool(\"python\", \"python3\", {size = 2}), "
+                    + "then carpo.execute_code(\"1 + 1\"); Ctrl-D exits");
+            while (true) {
+                String line;
+                try {
+                    line = reader.readLine(PROMPT);
+                } catch (UserInterruptException ctrlC) {
+                    continue;
+                } catch (EndOfFileException ctrlD) {
+                    return 0;
+                }
+                if (line.isBlank()) {
+                    continue;
+                }
+                lua.clearInterrupt();
+                try {
+                    Varargs values = compile(globals, line).invoke();
+                    for (int i = 1; i <= values.narg(); i++) {
+                        out.println(LuaPrinter.format(globals, values.arg(i)));
+                    }
+                } catch (LuaError e) {
+                    out.println(LuaSession.withoutTraceback(e.getMessage()));
+                }
+            }
+        }
+    }
+
+    /** An expression as {@code return <expr>} (so its value prints), else the chunk as statements. */
+    static LuaValue compile(Globals globals, String line) {
+        String code = line.startsWith("=") ? line.substring(1) : line;
+        try {
+            return globals.load("return " + code, "=stdin");
+        } catch (LuaError notAnExpression) {
+            return globals.load(code, "=stdin");
+        }
+    }
+
+    /** Whether the chunk failed to compile only because it ended too early. */
+    static boolean incomplete(Globals globals, String line) {
+        try {
+            compile(globals, line);
+            return false;
+        } catch (LuaError e) {
+            return e.getMessage() != null && e.getMessage().contains("<eof>");
+        }
+    }
+
+    /** JLine's parser, asking for another line while the Lua chunk is incomplete. */
+    private static final class ChunkParser extends DefaultParser {
+        private final Globals globals;
+
+        ChunkParser(Globals globals) {
+            this.globals = globals;
+        }
+
+        @Override
+        public ParsedLine parse(String line, int cursor, ParseContext context) {
+            if (context == ParseContext.ACCEPT_LINE && incomplete(globals, line)) {
+                throw new EOFError(-1, -1, "incomplete Lua chunk");
+            }
+            return super.parse(line, cursor, context);
+        }
+    }
+}

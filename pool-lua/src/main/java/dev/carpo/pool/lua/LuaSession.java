@@ -1,0 +1,210 @@
+package dev.carpo.pool.lua;
+
+import dev.carpo.pool.KernelPools;
+import dev.carpo.pool.kernel.KernelSpecs;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import org.luaj.vm2.Globals;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+import org.luaj.vm2.lib.VarArgFunction;
+import org.luaj.vm2.lib.jse.JsePlatform;
+
+/**
+ * A Lua state with the {@code carpo} module loaded (as the global {@code carpo} and through
+ * {@code require("carpo")}), and the kernel pools its scripts create. Closing it shuts every
+ * pool and kernel down.
+ *
+ * <p>LuaJ is not thread-safe, so a session belongs to the thread that created it: every call into
+ * Lua happens there, and jobs completing on carpo's threads only complete Java futures, which the
+ * script turns into Lua values when it waits. {@link #cancelRunning()} is the one method other
+ * threads may call.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * try (LuaSession lua = LuaSession.builder().progress(System.err).build()) {
+ *     lua.eval("""
+ *         carpo.create_pool("python", "python3", {size = 2})
+ *         print(carpo.execute_code("6 * 7").result)   -- 42
+ *         """, "example");
+ * }
+ * }</pre>
+ */
+public final class LuaSession implements AutoCloseable {
+    private final Thread owner = Thread.currentThread();
+    private final Globals globals;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final KernelPools pools;
+    private final CarpoLib carpo;
+
+    private LuaSession(Builder builder) {
+        KernelPools.Builder pb = KernelPools.builder().meterRegistry(registry);
+        if (builder.specs != null) {
+            pb.kernelSpecs(builder.specs);
+        }
+        if (builder.runtimeDir != null) {
+            pb.runtimeDir(builder.runtimeDir);
+        }
+        pools = pb.build();
+        if (builder.progress != null) {
+            pools.addListener(new Progress(builder.progress));
+        }
+        globals = JsePlatform.debugGlobals();
+        if (builder.stdout != null) {
+            globals.STDOUT = builder.stdout;
+        }
+        carpo = new CarpoLib(this, pools, registry);
+        globals.load(carpo);
+        withoutTracebackInPcall(globals);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs a script file with {@code arg} set as the standalone {@code lua} sets it.
+     *
+     * @return what the script returned
+     * @throws LuaError on a compile or run-time error; its message carries the Lua traceback
+     * @throws NoSuchFileException when there is no such script
+     */
+    public Varargs run(Path script, List<String> args) throws IOException {
+        checkThread();
+        if (!Files.isRegularFile(script)) {
+            throw new NoSuchFileException(script.toString(), null, "no such Lua script");
+        }
+        LuaTable arg = new LuaTable();
+        arg.set(0, script.toString());
+        for (int i = 0; i < args.size(); i++) {
+            arg.set(i + 1, args.get(i));
+        }
+        globals.set("arg", arg);
+        LuaValue chunk;
+        try (InputStream in = Files.newInputStream(script)) {
+            // Named without "@": LuaJ then puts the plain path in error positions, "script.lua:12".
+            chunk = globals.load(in, script.toString(), "t", globals);
+        }
+        return chunk.invoke(LuaValue.varargsOf(args.stream().map(LuaValue::valueOf).toArray(LuaValue[]::new)));
+    }
+
+    /**
+     * Compiles and runs a chunk of Lua.
+     *
+     * @param chunkName the name errors and tracebacks give the chunk
+     * @throws LuaError on a compile or run-time error
+     */
+    public Varargs eval(String code, String chunkName) {
+        checkThread();
+        return globals.load(code, chunkName).invoke();
+    }
+
+    /** The Lua state, for the REPL's compile checks. Owner thread only. */
+    Globals globals() {
+        checkThread();
+        return globals;
+    }
+
+    /** The pools this session's scripts created. */
+    public KernelPools pools() {
+        return pools;
+    }
+
+    /**
+     * Cancels every job the script is waiting on or has submitted and not collected (interrupting
+     * running kernels), and makes the wait in progress raise "interrupted". Safe from any thread:
+     * Ctrl-C handlers call it.
+     */
+    public void cancelRunning() {
+        carpo.cancelRunning();
+    }
+
+    /** Lets waits run again after {@link #cancelRunning()}; the REPL calls it before each input. */
+    void clearInterrupt() {
+        carpo.clearInterrupt();
+    }
+
+    void checkThread() {
+        if (Thread.currentThread() != owner) {
+            throw new LuaError("carpo: this Lua state belongs to thread '" + owner.getName()
+                    + "' and was called from '" + Thread.currentThread().getName() + "'; LuaJ states are not thread-safe");
+        }
+    }
+
+    /** Shuts down the metrics endpoint, then every pool and kernel. */
+    @Override
+    public void close() {
+        carpo.close();
+        pools.close();
+        registry.close();
+    }
+
+    /**
+     * With the debug library loaded (for tracebacks), LuaJ appends the whole traceback to the
+     * message {@code pcall} returns; scripts expect just the message, as in PUC Lua.
+     */
+    private static void withoutTracebackInPcall(Globals globals) {
+        LuaValue pcall = globals.get("pcall");
+        globals.set("pcall", new VarArgFunction() {
+            @Override
+            public Varargs invoke(Varargs args) {
+                Varargs r = pcall.invoke(args);
+                if (r.arg1().toboolean() || !r.arg(2).isstring() || r.arg(2).isnumber()) {
+                    return r;
+                }
+                return LuaValue.varargsOf(LuaValue.FALSE, LuaValue.valueOf(withoutTraceback(r.arg(2).tojstring())));
+            }
+        });
+    }
+
+    /** A LuaError message without the traceback LuaJ's debug library appends. */
+    static String withoutTraceback(String message) {
+        int at = message.indexOf("\nstack traceback:");
+        return at < 0 ? message : message.substring(0, at);
+    }
+
+    /** Builder for {@link LuaSession}. */
+    public static final class Builder {
+        private PrintStream progress;
+        private PrintStream stdout;
+        private KernelSpecs specs;
+        private Path runtimeDir;
+
+        /** Reports each kernel's start (with its start time), death and restart on this stream. */
+        public Builder progress(PrintStream err) {
+            this.progress = Objects.requireNonNull(err, "progress");
+            return this;
+        }
+
+        /** Where Lua's {@code print} writes; standard output by default. */
+        public Builder stdout(PrintStream out) {
+            this.stdout = Objects.requireNonNull(out, "stdout");
+            return this;
+        }
+
+        public Builder kernelSpecs(KernelSpecs specs) {
+            this.specs = Objects.requireNonNull(specs, "specs");
+            return this;
+        }
+
+        /** Where connection files go; Jupyter's runtime directory by default. */
+        public Builder runtimeDir(Path dir) {
+            this.runtimeDir = Objects.requireNonNull(dir, "runtimeDir");
+            return this;
+        }
+
+        public LuaSession build() {
+            return new LuaSession(this);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.carpo.pool.lua;
+
+import dev.carpo.pool.PoolEvent;
+import dev.carpo.pool.PoolListener;
+import java.io.PrintStream;
+
+/**
+ * Kernel lifecycle as one stderr line each, instances numbered from 1 as Lua scripts number them:
+ * {@code carpo: python[2] ready in 812 ms (pid 4242)}. Busy and idle are too frequent to show.
+ */
+final class Progress implements PoolListener {
+    private final PrintStream err;
+
+    Progress(PrintStream err) {
+        this.err = err;
+    }
+
+    @Override
+    public void onEvent(PoolEvent e) {
+        String what = switch (e.type()) {
+            case READY -> "ready in " + e.elapsed().toMillis() + " ms";
+            case RESTARTED -> "restarted in " + e.elapsed().toMillis() + " ms";
+            case DEAD -> "died: " + firstLine(e.detail());
+            case RETIRED -> "retired" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
+            default -> null;
+        };
+        if (what != null) {
+            String instance = e.instance() >= 0 ? Integer.toString(e.instance() + 1) : "+";
+            err.println("carpo: " + e.language() + "[" + instance + "] " + what + (e.pid() > 0 ? " (pid " + e.pid() + ")" : ""));
+        }
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
