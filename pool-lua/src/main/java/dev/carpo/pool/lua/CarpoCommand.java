@@ -36,7 +36,15 @@ public final class CarpoCommand implements Runnable {
     }
 
     static CommandLine commandLine() {
-        return new CommandLine(new CarpoCommand());
+        return new CommandLine(new CarpoCommand()).setParameterExceptionHandler((e, args) -> {
+            // The error, then the usage of the (sub)command that was misused, as --help would show it.
+            CommandLine misused = e.getCommandLine();
+            PrintWriter err = misused.getErr();
+            err.println("carpo: " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            misused.usage(err);
+            return misused.getCommandSpec().exitCodeOnInvalidInput();
+        });
     }
 
     @Override
@@ -46,8 +54,9 @@ public final class CarpoCommand implements Runnable {
 
     /** {@code carpo run SCRIPT.lua [ARGS...] [--metrics-port N]}. */
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Runs a Lua script with the carpo module loaded; every kernel it started is shut down at the end,",
-                    "on Ctrl-C too. Exit code 1 on a script error (with the Lua traceback on stderr)."})
+            description = {"Runs a Lua script with the carpo module loaded.",
+                    "Every kernel it started is shut down at the end, on Ctrl-C too. Exit code 1 on a script error, "
+                            + "with the Lua traceback on stderr; 130 after Ctrl-C."})
     static final class Run implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "SCRIPT.lua", description = "the script")
         Path script;
@@ -132,9 +141,9 @@ public final class CarpoCommand implements Runnable {
 
     /** {@code carpo repl}: an interactive Lua prompt. */
     @Command(name = "repl", mixinStandardHelpOptions = true,
-            description = {"An interactive Lua prompt with carpo loaded: line editing, history (~/.carpo_history),",
-                    "multi-line input, `=expr` or a bare expression prints its value, Ctrl-C cancels the running",
-                    "execution, Ctrl-D exits (shutting every kernel down)."})
+            description = {"An interactive Lua prompt with carpo loaded.",
+                    "Line editing, history (~/.carpo_history), multi-line input; a bare expression or =expr prints its "
+                            + "value. Ctrl-C cancels the running execution, Ctrl-D exits and shuts every kernel down."})
     static final class Repl implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {

@@ -77,13 +77,23 @@ final class LuaRepl {
         }
     }
 
-    /** Whether the chunk failed to compile only because it ended too early. */
+    /**
+     * Whether the chunk failed to compile only because it ended too early. LuaJ's messages do not
+     * say "near &lt;eof&gt;", so: a chunk is incomplete when a line of junk after it changes the
+     * error, meaning the parser had read to the end and wanted more; a real syntax error earlier
+     * stays the same error.
+     */
     static boolean incomplete(Globals globals, String line) {
+        String error = compileError(globals, line);
+        return error != null && !error.equals(compileError(globals, line + "\n\u0001"));
+    }
+
+    private static String compileError(Globals globals, String code) {
         try {
-            compile(globals, line);
-            return false;
+            compile(globals, code);
+            return null;
         } catch (LuaError e) {
-            return e.getMessage() != null && e.getMessage().contains("<eof>");
+            return String.valueOf(e.getMessage());
         }
     }
 

@@ -1,0 +1,253 @@
+package dev.carpo.pool.lua;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code ./carpo} command as users run it, on the packaged jar, against real kernels: every
+ * example, the error paths, Ctrl-C during a run and in the REPL (through a pseudo-terminal).
+ */
+class CarpoCommandIT {
+    static final Path HOME = Path.of(System.getProperty("carpo.home", "..")).toAbsolutePath().normalize();
+    static final Pattern KERNEL_PID = Pattern.compile("ready in \\d+ ms \\(pid (\\d+)\\)");
+    /** Restores SIGINT's default: a JVM started from a non-interactive shell may have inherited "ignored". */
+    static final List<String> WITH_SIGINT = List.of("/usr/bin/python3", "-c",
+            "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+
+    @TempDir
+    Path tmp;
+    private final List<Process> started = new ArrayList<>();
+
+    record Run(int exit, String stdout, String stderr) {
+    }
+
+    @AfterEach
+    void noProcessLeft() {
+        for (Process p : started) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    private Process start(List<String> command, Path out, Path err) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(HOME.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("TERM", "xterm");
+        pb.environment().put("JUPYTER_RUNTIME_DIR", tmp.resolve("runtime").toString());
+        Process p = pb.start();
+        started.add(p);
+        return p;
+    }
+
+    private Run carpo(Duration timeout, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("./carpo"));
+        command.addAll(List.of(args));
+        Path out = tmp.resolve("out-" + started.size());
+        Path err = tmp.resolve("err-" + started.size());
+        Process p = start(command, out, err);
+        p.getOutputStream().close();
+        assertThat(p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)).as("carpo %s finished within %s", List.of(args), timeout).isTrue();
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private static List<Long> kernelPids(String stderr) {
+        List<Long> pids = new ArrayList<>();
+        Matcher m = KERNEL_PID.matcher(stderr);
+        while (m.find()) {
+            pids.add(Long.parseLong(m.group(1)));
+        }
+        return pids;
+    }
+
+    private static void assertGone(List<Long> pids) {
+        assertThat(pids).isNotEmpty();
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+                assertThat(pids).noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
+    }
+
+    @Test
+    void helpVersionAndBadFlags() throws Exception {
+        Run help = carpo(Duration.ofSeconds(120), "--help");
+        assertThat(help.exit()).isZero();
+        assertThat(help.stdout()).contains("Usage: carpo", "run", "kernels", "repl", "--version");
+
+        Run runHelp = carpo(Duration.ofSeconds(60), "run", "--help");
+        assertThat(runHelp.stdout()).contains("SCRIPT.lua", "--metrics-port");
+
+        Run version = carpo(Duration.ofSeconds(60), "--version");
+        assertThat(version.exit()).isZero();
+        assertThat(version.stdout()).startsWith("carpo 0.1.0");
+
+        Run bad = carpo(Duration.ofSeconds(60), "run", "--metrics-prot", "9", "x.lua");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("Unknown option: '--metrics-prot'").contains("Usage: carpo run");
+
+        Run nothing = carpo(Duration.ofSeconds(60));
+        assertThat(nothing.exit()).isEqualTo(2);
+        assertThat(nothing.stderr()).contains("say what to do");
+    }
+
+    @Test
+    void kernelsListsTheDiscoveredKernelspecs() throws Exception {
+        Run kernels = carpo(Duration.ofSeconds(60), "kernels");
+        assertThat(kernels.exit()).isZero();
+        assertThat(kernels.stdout()).startsWith("Available kernels:")
+                .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+\\(python, \"Python 3")
+                .contains("/usr/share/jupyter/kernels/ir");
+    }
+
+    @Test
+    void quickstartExample() throws Exception {
+        Run run = carpo(Duration.ofSeconds(180), "run", "examples/quickstart.lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).contains("stdout: 42\n", "status: ok, instance 1", "error:  ZeroDivisionError: division by zero",
+                "pool:   size 5, idle 5, busy 0");
+        assertThat(kernelPids(run.stderr())).hasSize(5);
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
+    void parallelMapExample() throws Exception {
+        Run run = carpo(Duration.ofSeconds(240), "run", "examples/parallel_map.lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).contains("primes below 1000: 168, below 100000: 9592", "100 jobs, 0 failed", "pool: ok 100");
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
+    void twoLanguagesExample() throws Exception {
+        Run run = carpo(Duration.ofSeconds(240), "run", "examples/two_languages.lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).contains("python mean: 5", "r mean:      [1] 5", "python error: NameError",
+                "r error:      Error in eval(expr, envir, enclos): no such thing", "squares: 1, [1] 1, 4, [1] 4");
+        assertThat(run.stderr()).contains("carpo: r[1] ready in", "carpo: python[2] ready in");
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
+    void scalingMetricsExampleWithMetricsPort() throws Exception {
+        Run run = carpo(Duration.ofSeconds(240), "run", "examples/scaling_metrics.lua", "--metrics-port", "0");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stderr()).containsPattern("carpo: metrics at http://127.0.0.1:\\d+/metrics");
+        assertThat(run.stdout()).contains("after scale_pool(4): size 4", "24 jobs done on 4 instances",
+                "carpo_executions_total{language=\"python\",outcome=\"ok\",pool=\"python\"} 24.0",
+                "after scale_pool(2): size 2");
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
+    void scriptErrorExitsOneWithTheTraceback() throws Exception {
+        Path script = Files.writeString(tmp.resolve("broken.lua"), """
+                carpo.create_pool("python", "python3", {size = 1})
+                local function helper()
+                  return carpo.execute_code("1", {instance = 7}) .. "never"
+                end
+                helper()
+                """);
+        Run run = carpo(Duration.ofSeconds(120), "run", script.toString());
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.stderr()).contains("carpo: error: " + script + ":3 execute_code: instance 7 is out of range: pool 'python' has 1 instance (1..1)")
+                .contains("stack traceback:").contains(script + ":5");
+        assertGone(kernelPids(run.stderr()));
+
+        Run missing = carpo(Duration.ofSeconds(60), "run", "no/such/script.lua");
+        assertThat(missing.exit()).isEqualTo(2);
+        assertThat(missing.stderr()).contains("carpo: no such script: no/such/script.lua");
+    }
+
+    @Test
+    void ctrlCDuringARunShutsEveryKernelDown() throws Exception {
+        Path script = Files.writeString(tmp.resolve("long.lua"), """
+                carpo.create_pool("python", "python3", {size = 2})
+                print("running") io.stdout:flush()
+                carpo.map({"import time; time.sleep(120)", "import time; time.sleep(120)"})
+                """);
+        Path out = tmp.resolve("long.out");
+        Path err = tmp.resolve("long.err");
+        List<String> command = new ArrayList<>(WITH_SIGINT);
+        command.addAll(List.of("./carpo", "run", script.toString()));
+        Process p = start(command, out, err);
+        await().atMost(Duration.ofSeconds(120)).until(() -> Files.readString(out).contains("running"));
+        List<Long> kernels = kernelPids(Files.readString(err));
+        assertThat(kernels).hasSize(2).allMatch(pid -> ProcessHandle.of(pid).isPresent());
+
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("carpo exits after Ctrl-C").isTrue();
+        assertThat(p.exitValue()).isEqualTo(130);
+        assertThat(Files.readString(err)).contains("carpo: interrupted; shutting every kernel down").doesNotContain("carpo: error:");
+        assertGone(kernels);
+    }
+
+    @Test
+    void replTakesExpressionsStatementsAndMultiLineChunks() throws Exception {
+        Path out = tmp.resolve("repl.out");
+        Process p = start(List.of("./carpo", "repl"), out, tmp.resolve("repl.err"));
+        try (OutputStream in = p.getOutputStream()) {
+            in.write("""
+                    x = 21
+                    x * 2
+                    for i = 1, 3 do
+                      io.write(i, " ")
+                    end
+                    print()
+                    =carpo.version
+                    carpo.execute_code("1")
+                    """.getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the REPL exits at end of input").isTrue();
+        assertThat(p.exitValue()).isZero();
+        String shown = Files.readString(out);
+        assertThat(shown).contains("42").contains("1 2 3").contains("\"0.1.0-SNAPSHOT\"")
+                .contains("execute_code: there is no pool yet");
+    }
+
+    @Test
+    void ctrlCInTheReplCancelsTheRunningExecutionAndCtrlDExits() throws Exception {
+        Path out = tmp.resolve("pty.out");
+        // script(1) gives the REPL a real pseudo-terminal, whose line discipline turns ^C into SIGINT.
+        List<String> command = new ArrayList<>(WITH_SIGINT);
+        command.addAll(List.of("script", "-qefc", "./carpo repl", "/dev/null"));
+        Process p = start(command, out, tmp.resolve("pty.err"));
+        OutputStream in = p.getOutputStream();
+        await().atMost(Duration.ofSeconds(120)).until(() -> Files.readString(out).contains("Lua REPL"));
+        type(in, "carpo.create_pool('python', 'python3', {size = 1}) and nil\r");
+        await().atMost(Duration.ofSeconds(120)).until(() -> Files.readString(out).contains("ready in"));
+        List<Long> kernels = kernelPids(Files.readString(out));
+        Path running = tmp.resolve("running");
+        type(in, "r = carpo.execute_code('import time; open(\"" + running + "\", \"w\").close(); time.sleep(120)')\r");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(running));
+
+        type(in, "\u0003");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("interrupted (Ctrl-C); running jobs were cancelled"));
+        type(in, "carpo.execute_code(\"'%d!' % (6 * 7)\").result\r");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("\"'42!'\""));
+        assertThat(kernels).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)); // same kernel, interrupted not killed
+
+        type(in, "\u0004");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("Ctrl-D exits").isTrue();
+        assertThat(p.exitValue()).isZero();
+        assertGone(kernels);
+    }
+
+    private static void type(OutputStream in, String keys) throws IOException {
+        in.write(keys.getBytes(StandardCharsets.UTF_8));
+        in.flush();
+    }
+}
