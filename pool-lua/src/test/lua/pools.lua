@@ -7,7 +7,8 @@ t.eq(type(specs.python3.argv), "table", "argv is a list")
 t.contains(specs.python3.resource_dir, "python3", "resource_dir")
 
 -- A spec may be a directory or a kernel.json as well as a name.
-carpo.create_pool("py", specs.python3.resource_dir .. "/kernel.json", {min = 1, max = 3, env = {CARPO_TEST = "yes"}, cwd = "/tmp"})
+carpo.create_pool("py", specs.python3.resource_dir .. "/kernel.json",
+  {min = 1, max = 3, env = {CARPO_TEST = "yes", CARPO_NUMBER = "42"}, cwd = "/tmp", init = "7"})
 local s = carpo.pool_stats("py")
 for _, key in ipairs({"size", "idle", "busy", "starting", "queued", "min", "max", "strategy", "submitted", "ok",
                       "errors", "timeouts", "cancelled", "rejected", "kernel_died", "restarts", "kernels_started"}) do
@@ -17,7 +18,8 @@ t.eq(s.min, 1, "min")
 t.eq(s.max, 3, "max")
 t.eq(s.size, 1, "starts at min")
 t.eq(s.instances[1].instance, 1, "instances numbered from 1")
-t.eq(carpo.execute_code("import os; os.environ['CARPO_TEST'], os.getcwd()").result, "('yes', '/tmp')", "env and cwd")
+t.eq(carpo.execute_code("import os; os.environ['CARPO_TEST'], os.environ['CARPO_NUMBER'], os.getcwd()").result,
+  "('yes', '42', '/tmp')", "env (numeric strings too) and cwd")
 
 -- broadcast reaches every instance, and kernels started later.
 local b = carpo.broadcast("py", "GREETING = 'hi'")

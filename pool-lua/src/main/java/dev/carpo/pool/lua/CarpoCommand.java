@@ -123,16 +123,17 @@ public final class CarpoCommand implements Runnable {
                 return 1;
             }
             int width = found.keySet().stream().mapToInt(String::length).max().orElse(0);
+            int pathWidth = found.values().stream().mapToInt(p -> p.toString().length()).max().orElse(0);
             out.println("Available kernels:");
             for (Map.Entry<String, Path> e : found.entrySet()) {
                 String about;
                 try {
                     KernelSpec k = specs.find(e.getKey());
-                    about = k.language() + ", \"" + k.displayName() + "\"";
+                    about = k.language() + ": " + k.displayName();
                 } catch (KernelSpecException broken) {
                     about = "unreadable: " + broken.getMessage();
                 }
-                out.printf("  %-" + width + "s    %s    (%s)%n", e.getKey(), e.getValue(), about);
+                out.printf("  %-" + width + "s    %-" + pathWidth + "s    %s%n", e.getKey(), e.getValue(), about);
             }
             out.flush();
             return 0;

@@ -93,7 +93,7 @@ final class CarpoLib extends TwoArgFunction {
     private Varargs createPool(Varargs args) {
         String language = string("create_pool", args, 1, "a language key such as \"python\"");
         LuaValue specArg = args.arg(2);
-        if (!specArg.isnil() && (!specArg.isstring() || specArg.isnumber())) {
+        if (!specArg.isnil() && specArg.type() != LuaValue.TSTRING) {
             throw LuaOptions.error("create_pool", "argument #2 must be a kernelspec name, directory or kernel.json path, got "
                     + LuaOptions.describe(specArg));
         }
@@ -398,7 +398,7 @@ final class CarpoLib extends TwoArgFunction {
                     ? "there is no pool yet; create one with carpo.create_pool(language, kernelspec, {size = n})"
                     : all.size() + " pools exist (" + String.join(", ", all.keySet()) + "); say which with the language");
         }
-        if (!language.isstring() || language.isnumber()) {
+        if (language.type() != LuaValue.TSTRING) {
             throw LuaOptions.error(function, "the language must be a string such as \"python\", got " + LuaOptions.describe(language));
         }
         LanguagePool pool = all.get(language.tojstring());
@@ -419,7 +419,7 @@ final class CarpoLib extends TwoArgFunction {
 
     private static String string(String function, Varargs args, int index, String what) {
         LuaValue v = args.arg(index);
-        if (!v.isstring() || v.isnumber() || v.tojstring().isBlank()) {
+        if (v.type() != LuaValue.TSTRING || v.tojstring().isBlank()) {
             throw LuaOptions.error(function, "argument #" + index + " must be " + what + ", got " + LuaOptions.describe(v));
         }
         return v.tojstring();

@@ -34,8 +34,8 @@ final class LuaOptions {
         }
         LuaTable t = (LuaTable) v;
         for (LuaValue key : t.keys()) {
-            if (!key.isstring() || key.isnumber() || !known.contains(key.tojstring())) {
-                throw error(function, "unknown option " + (key.isstring() && !key.isnumber() ? "'" + key.tojstring() + "'" : describe(key))
+            if (key.type() != LuaValue.TSTRING || !known.contains(key.tojstring())) {
+                throw error(function, "unknown option " + (key.type() == LuaValue.TSTRING ? "'" + key.tojstring() + "'" : describe(key))
                         + "; options are: " + String.join(", ", known));
             }
         }
@@ -59,7 +59,7 @@ final class LuaOptions {
         if (v.isnil()) {
             return null;
         }
-        if (!v.isstring() || v.isnumber()) {
+        if (v.type() != LuaValue.TSTRING) {
             throw error(function, "option '" + key + "' must be a string, got " + describe(v));
         }
         return v.tojstring();
@@ -86,7 +86,7 @@ final class LuaOptions {
         Map<String, String> map = new LinkedHashMap<>();
         for (LuaValue k : ((LuaTable) v).keys()) {
             LuaValue value = v.get(k);
-            if (!k.isstring() || k.isnumber() || !value.isstring()) {
+            if (k.type() != LuaValue.TSTRING || !value.isstring()) {
                 throw error(function, "option '" + key + "' must map names to strings; entry " + describe(k)
                         + " = " + describe(value) + " does not");
             }

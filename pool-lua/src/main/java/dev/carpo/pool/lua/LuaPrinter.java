@@ -25,7 +25,7 @@ final class LuaPrinter {
     }
 
     private static void append(Globals globals, StringBuilder sb, LuaValue v, int depth, Map<LuaValue, Boolean> seen) {
-        if (v.isstring() && !v.isnumber()) {
+        if (v.type() == LuaValue.TSTRING) {
             sb.append(quote(v.tojstring()));
         } else if (v.istable() && v.getmetatable() == null) {
             appendTable(globals, sb, (LuaTable) v, depth, seen);
@@ -66,7 +66,7 @@ final class LuaPrinter {
         }
         for (LuaValue k : keys) {
             sb.append(indent);
-            if (k.isstring() && !k.isnumber() && k.tojstring().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            if (k.type() == LuaValue.TSTRING && k.tojstring().matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 sb.append(k.tojstring());
             } else {
                 sb.append('[');

@@ -159,7 +159,7 @@ public final class LuaSession implements AutoCloseable {
             @Override
             public Varargs invoke(Varargs args) {
                 Varargs r = pcall.invoke(args);
-                if (r.arg1().toboolean() || !r.arg(2).isstring() || r.arg(2).isnumber()) {
+                if (r.arg1().toboolean() || r.arg(2).type() != LuaValue.TSTRING) {
                     return r;
                 }
                 return LuaValue.varargsOf(LuaValue.FALSE, LuaValue.valueOf(withoutTraceback(r.arg(2).tojstring())));

@@ -107,7 +107,7 @@ class CarpoCommandIT {
         Run kernels = carpo(Duration.ofSeconds(60), "kernels");
         assertThat(kernels.exit()).isZero();
         assertThat(kernels.stdout()).startsWith("Available kernels:")
-                .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+\\(python, \"Python 3")
+                .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+python: Python 3")
                 .contains("/usr/share/jupyter/kernels/ir");
     }
 
@@ -115,8 +115,8 @@ class CarpoCommandIT {
     void quickstartExample() throws Exception {
         Run run = carpo(Duration.ofSeconds(180), "run", "examples/quickstart.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
-        assertThat(run.stdout()).contains("stdout: 42\n", "status: ok, instance 1", "error:  ZeroDivisionError: division by zero",
-                "pool:   size 5, idle 5, busy 0");
+        assertThat(run.stdout()).contains("stdout:     42\n", "status:     ok on instance 1", "error:      ZeroDivisionError: division by zero",
+                "pool:       size 5, idle 5, busy 0", "instance 2: kernel pid ");
         assertThat(kernelPids(run.stderr())).hasSize(5);
         assertGone(kernelPids(run.stderr()));
     }
@@ -208,13 +208,14 @@ class CarpoCommandIT {
                     end
                     print()
                     =carpo.version
+                    "4" .. "2"
                     carpo.execute_code("1")
                     """.getBytes(StandardCharsets.UTF_8));
         }
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the REPL exits at end of input").isTrue();
         assertThat(p.exitValue()).isZero();
         String shown = Files.readString(out);
-        assertThat(shown).contains("42").contains("1 2 3").contains("\"0.1.0-SNAPSHOT\"")
+        assertThat(shown).contains("> 42\n").contains("\"42\"").contains("1 2 3").contains("\"0.1.0-SNAPSHOT\"")
                 .contains("execute_code: there is no pool yet");
     }
 
