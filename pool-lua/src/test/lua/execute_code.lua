@@ -3,9 +3,10 @@ local t = require("testing")
 local carpo_module = require("carpo")
 t.eq(carpo_module, carpo, "require('carpo') is the global carpo")
 
-local stats = carpo.create_pool("python", "python3", {size = 2, init = "import os, sys, time", timeout = 30})
+local stats = carpo.create_pool("python", "python3", {size = 2, init = "import os, sys, time", timeout = 30,
+                                                      strategy = "round_robin"})
 t.eq(stats.size, 2, "size after create_pool")
-t.eq(stats.strategy, "least_busy", "default strategy")
+t.eq(stats.strategy, "round_robin", "strategy")
 
 -- The four lines of the design doc work as written.
 local r = carpo.execute_code("print(6*7)", {language = "python"})
@@ -43,6 +44,14 @@ t.eq(pids[1] ~= pids[2], true, "instances 1 and 2 are different kernels")
 t.eq(carpo.execute_code("os.getpid()", {instance = 2}).result, pids[2], "instance 2 again")
 local s = carpo.pool_stats("python")
 t.eq(tostring(s.instances[2].pid), pids[2], "pool_stats instance 2 is the kernel that ran")
+
+-- round_robin: submission i goes to instance (i mod 2) + 1, busy or not.
+local placed = {}
+local rr = {}
+for i = 1, 4 do rr[i] = carpo.submit("import time; time.sleep(0.05)") end
+for i, r in ipairs(carpo.wait_all(rr)) do placed[i] = r.instance end
+t.eq(placed[1] ~= placed[2] and placed[1] == placed[3] and placed[2] == placed[4], true,
+  "round robin placement " .. table.concat(placed, ","))
 
 -- Execution counts grow per kernel.
 local c1 = carpo.execute_code("1", {instance = 1}).execution_count

@@ -1,6 +1,8 @@
 -- submit, futures, wait_all (failures among successes), map (parallel, in order), cancel.
 local t = require("testing")
-carpo.create_pool("python", "python3", {size = 2, strategy = "least_busy"})
+local specs = carpo.kernelspecs()
+local stats = carpo.create_pool("python", specs.python3.resource_dir, {size = 2})   -- a spec directory
+t.eq(stats.strategy, "least_busy", "default strategy")
 
 local f = carpo.submit("import time; time.sleep(0.5); 'slow'")
 t.eq(f:done(), false, "a running job is not done")

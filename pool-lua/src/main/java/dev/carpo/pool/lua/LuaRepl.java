@@ -27,7 +27,8 @@ final class LuaRepl {
 
     int run() throws IOException {
         try (Terminal terminal = TerminalBuilder.builder().name("carpo").system(true).dumb(true).build();
-             LuaSession lua = LuaSession.builder().progress(System.err).stdout(new PrintStream(terminal.output(), true)).build()) {
+             PrintStream out = new PrintStream(terminal.output(), true, terminal.encoding());
+             LuaSession lua = LuaSession.builder().progress(System.err).stdout(out).build()) {
             Globals globals = lua.globals();
             LineReader reader = LineReaderBuilder.builder()
                     .terminal(terminal)
@@ -39,7 +40,6 @@ final class LuaRepl {
                     .build();
             // Ctrl-C while code runs: the terminal is not in raw mode then, so it arrives as SIGINT.
             terminal.handle(Terminal.Signal.INT, signal -> lua.cancelRunning());
-            PrintStream out = new PrintStream(terminal.output(), true);
             out.println("carpo " + Version.get() + " Lua REPL: carpo.create_pool(\"python\", \"python3\", {size = 2}), "
                     + "then carpo.execute_code(\"1 + 1\"); Ctrl-D exits");
             while (true) {
