@@ -276,8 +276,9 @@ public final class Kernel implements AutoCloseable {
     }
 
     private void heartbeatLost() {
+        // A kernel that goes quiet while shutting down on request has not died on its own.
         died(new KernelDiedException(id, "stopped answering heartbeats for " + options.heartbeatTimeout().toMillis()
-                + " ms (process " + process.pid() + " still running; killed)", null, process.stderrTail(STDERR_TAIL_LINES)));
+                + " ms (process " + process.pid() + " still running; killed)", null, process.stderrTail(STDERR_TAIL_LINES), shuttingDown));
         blocking.execute(() -> process.terminateTree(0));
     }
 

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +64,7 @@ final class KernelConnection {
     private volatile String executionState = "starting";
     private final AtomicInteger executing = new AtomicInteger();
     private volatile boolean closing;
+    private final Runnable removeStopHook;
 
     KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor events, KernelOptions options,
                      Runnable onHeartbeatLost) {
@@ -73,11 +75,12 @@ final class KernelConnection {
         this.events = events;
         this.options = options;
         this.onHeartbeatLost = onHeartbeatLost;
+        this.removeStopHook = loop.onStop(() -> dieOnLoop(loopGone()));
     }
 
     /** Opens the sockets and starts probing with kernel_info until the kernel is ready. */
     CompletableFuture<ObjectNode> connect() {
-        loop.execute(() -> {
+        onLoop(() -> {
             if (death != null) {
                 return;
             }
@@ -133,8 +136,8 @@ final class KernelConnection {
     /** Sends a request on shell or control; the future completes with the reply's content. */
     CompletableFuture<ObjectNode> request(Channel channel, String msgType, ObjectNode content) {
         Message message = session.request(msgType, content);
-        ReplyPending p = new ReplyPending(message.header().msgId());
-        submit(channel, message, p, null);
+        ReplyPending p = new ReplyPending(message.header().msgId(), msgType);
+        submit(channel, message, p, options.requestTimeout());
         return p.result;
     }
 
@@ -165,10 +168,10 @@ final class KernelConnection {
         // A caller's cancel must not leave an entry behind.
         p.future.whenComplete((v, e) -> {
             if (p.future.isCancelled()) {
-                loop.execute(() -> pending.remove(p.msgId));
+                onLoop(() -> pending.remove(p.msgId));
             }
         });
-        loop.execute(() -> {
+        boolean queued = onLoop(() -> {
             if (death != null) {
                 p.fail(death);
                 return;
@@ -177,30 +180,57 @@ final class KernelConnection {
             if (timeout != null) {
                 p.cancelTimer = loop.schedule(timeout, () -> {
                     if (pending.remove(p.msgId) != null) {
-                        p.fail(new ExecutionTimeoutException(kernelId, p.msgId, timeout));
+                        p.fail(p.timedOut(timeout));
                     }
                 });
             }
             p.sent = Instant.now();
             IoLoop.send(sockets.get(channel), codec.encode(message));
         });
+        if (!queued) {
+            p.fail(loopGone());
+        }
     }
 
     /** Fails every request in flight with {@code cause} and closes the sockets; idempotent. */
     void die(KernelDiedException cause) {
-        loop.execute(() -> {
-            if (death != null) {
-                return;
-            }
-            death = cause;
-            heartbeatTimer.run();
+        onLoop(() -> dieOnLoop(cause));
+    }
+
+    /**
+     * Runs {@code task} on the I/O loop, or returns false when the loop has stopped: its stop hook
+     * has then failed everything in flight, and the caller fails whatever {@code task} was for.
+     */
+    private boolean onLoop(Runnable task) {
+        try {
+            loop.execute(task);
+            return true;
+        } catch (RejectedExecutionException stopped) {
+            KernelDiedException cause = loopGone();
             events.execute(() -> ready.completeExceptionally(cause));
-            List<Pending> failed = new ArrayList<>(pending.values());
-            pending.clear();
-            failed.forEach(p -> p.fail(cause));
-            sockets.values().forEach(loop::close);
-            sockets.clear();
-        });
+            return false;
+        }
+    }
+
+    private KernelDiedException loopGone() {
+        KernelDiedException d = death;
+        return d != null ? d : new KernelDiedException(kernelId, "lost its I/O loop (the kernel runtime was closed or failed)", null, "");
+    }
+
+    private void dieOnLoop(KernelDiedException cause) {
+        if (death != null) {
+            return;
+        }
+        death = cause;
+        removeStopHook.run();
+        heartbeatTimer.run();
+        probeTimer.run();
+        events.execute(() -> ready.completeExceptionally(cause));
+        List<Pending> failed = new ArrayList<>(pending.values());
+        pending.clear();
+        failed.forEach(p -> p.fail(cause));
+        sockets.values().forEach(loop::close);
+        sockets.clear();
     }
 
     // ---- loop thread ----
@@ -316,7 +346,7 @@ final class KernelConnection {
     }
 
     private void sendInputReply(Message inputRequest, String value) {
-        loop.execute(() -> {
+        onLoop(() -> {
             if (death != null) {
                 return;
             }
@@ -353,6 +383,10 @@ final class KernelConnection {
 
         abstract void complete();
 
+        KernelException timedOut(Duration timeout) {
+            return new ExecutionTimeoutException(kernelId, msgId, timeout);
+        }
+
         void fail(Throwable cause) {
             cancelTimer.run();
             events.execute(() -> future.completeExceptionally(cause));
@@ -361,15 +395,22 @@ final class KernelConnection {
 
     private final class ReplyPending extends Pending {
         final CompletableFuture<ObjectNode> result;
+        final String msgType;
         ObjectNode content;
 
-        ReplyPending(String msgId) {
-            this(msgId, new CompletableFuture<>());
+        ReplyPending(String msgId, String msgType) {
+            this(msgId, msgType, new CompletableFuture<>());
         }
 
-        private ReplyPending(String msgId, CompletableFuture<ObjectNode> result) {
+        private ReplyPending(String msgId, String msgType, CompletableFuture<ObjectNode> result) {
             super(msgId, result);
             this.result = result;
+            this.msgType = msgType;
+        }
+
+        @Override
+        KernelException timedOut(Duration timeout) {
+            return new RequestTimeoutException(kernelId, msgType, msgId, timeout);
         }
 
         @Override

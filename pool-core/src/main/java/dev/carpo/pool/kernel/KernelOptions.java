@@ -17,6 +17,8 @@ import java.util.Map;
  * @param heartbeatInterval how often the heartbeat channel is pinged once the kernel is ready
  * @param heartbeatTimeout how long without a heartbeat answer before the kernel is declared dead
  * @param shutdownGrace how long a kernel gets to exit after shutdown_request, and again after SIGTERM
+ * @param requestTimeout how long a request other than execute (complete, inspect, is_complete,
+ *        kernel_info, a message-mode interrupt) waits for its reply
  */
 public record KernelOptions(
         Path workingDirectory,
@@ -25,7 +27,8 @@ public record KernelOptions(
         Duration startupTimeout,
         Duration heartbeatInterval,
         Duration heartbeatTimeout,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Duration requestTimeout) {
 
     public KernelOptions {
         env = Map.copyOf(env);
@@ -33,9 +36,10 @@ public record KernelOptions(
         requirePositive(heartbeatInterval, "heartbeatInterval");
         requirePositive(heartbeatTimeout, "heartbeatTimeout");
         requirePositive(shutdownGrace, "shutdownGrace");
+        requirePositive(requestTimeout, "requestTimeout");
     }
 
-    /** The defaults: 60 s start-up, heartbeat every 1 s, dead after 10 s of silence, 5 s shutdown grace. */
+    /** The defaults: 60 s start-up, heartbeat every 1 s, dead after 10 s of silence, 5 s shutdown grace, 60 s for a reply. */
     public static KernelOptions defaults() {
         return builder().build();
     }
@@ -59,6 +63,7 @@ public record KernelOptions(
         private Duration heartbeatInterval = Duration.ofSeconds(1);
         private Duration heartbeatTimeout = Duration.ofSeconds(10);
         private Duration shutdownGrace = Duration.ofSeconds(5);
+        private Duration requestTimeout = Duration.ofSeconds(60);
 
         public Builder workingDirectory(Path dir) {
             this.workingDirectory = dir;
@@ -100,9 +105,14 @@ public record KernelOptions(
             return this;
         }
 
+        public Builder requestTimeout(Duration d) {
+            this.requestTimeout = d;
+            return this;
+        }
+
         public KernelOptions build() {
             return new KernelOptions(workingDirectory, env, runtimeDir, startupTimeout, heartbeatInterval,
-                    heartbeatTimeout, shutdownGrace);
+                    heartbeatTimeout, shutdownGrace, requestTimeout);
         }
     }
 }

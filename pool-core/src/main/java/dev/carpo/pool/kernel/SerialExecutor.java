@@ -3,12 +3,13 @@ package dev.carpo.pool.kernel;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs tasks one at a time, in submission order, on a shared executor: per-kernel event order
- * without a thread per kernel.
+ * without a thread per kernel. Once that executor is shut down, tasks run on the submitting thread.
  */
 final class SerialExecutor implements Executor {
     private static final Logger LOG = LoggerFactory.getLogger(SerialExecutor.class);
@@ -32,11 +33,9 @@ final class SerialExecutor implements Executor {
         }
         try {
             delegate.execute(this::drain);
-        } catch (RuntimeException rejected) {
-            synchronized (queue) {
-                running = false;
-            }
-            throw rejected;
+        } catch (RejectedExecutionException shutDown) {
+            // The runtime's callback pool is closed: run here rather than leave a future uncompleted forever.
+            drain();
         }
     }
 

@@ -9,7 +9,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -42,8 +45,11 @@ public final class IoLoop implements AutoCloseable {
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
     private final List<ZMQ.Socket> sockets = new ArrayList<>();
     private final AtomicLong timerSeq = new AtomicLong();
+    private final Set<Runnable> stopHooks = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean running = true;
+    /** Set as the thread exits (closed or crashed): no task runs normally any more. */
+    private volatile boolean stopped;
 
     /** Starts the loop on a daemon thread of the given name. */
     public IoLoop(String name) {
@@ -75,12 +81,21 @@ public final class IoLoop implements AutoCloseable {
         return Thread.currentThread() == thread;
     }
 
-    /** Runs {@code task} on the loop thread, soon. Safe from any thread; ignored after close. */
+    /**
+     * Runs {@code task} on the loop thread, soon. Safe from any thread.
+     *
+     * @throws RejectedExecutionException when the loop has stopped (closed, or failed): the task
+     *         will never run, so the caller must fail whatever it was for
+     */
     public void execute(Runnable task) {
-        if (!running) {
+        tasks.add(task);
+        if (stopped) {
+            // Added then checked; the exiting thread sets the flag then drains: so either it ran the task, or we take it back.
+            if (tasks.remove(task)) {
+                throw new RejectedExecutionException("I/O loop " + thread.getName() + " has stopped");
+            }
             return;
         }
-        tasks.add(task);
         if (!inLoop() && wakePending.compareAndSet(false, true)) {
             try {
                 wakeup.sink().write(ByteBuffer.wrap(new byte[] {1}));
@@ -101,7 +116,20 @@ public final class IoLoop implements AutoCloseable {
         requireLoop();
         Timer timer = new Timer(System.nanoTime() + delay.toNanos(), timerSeq.incrementAndGet(), task);
         timers.add(timer);
-        return () -> timer.cancelled = true;
+        // The task (and all it holds: a request, its output) goes at once; the empty shell leaves the heap at its deadline.
+        return () -> timer.task = null;
+    }
+
+    /**
+     * Runs {@code hook} on the loop thread when the loop stops, whether closed or failed, before
+     * the tasks still queued run (and before sockets close): owners fail what they have in flight,
+     * so nothing waits for a loop that is gone.
+     *
+     * @return a handle whose {@code run()} removes the hook
+     */
+    public Runnable onStop(Runnable hook) {
+        stopHooks.add(hook);
+        return () -> stopHooks.remove(hook);
     }
 
     /**
@@ -178,6 +206,15 @@ public final class IoLoop implements AutoCloseable {
             LOG.error("I/O loop {} failed", thread.getName(), e);
             running = false;
         } finally {
+            stopped = true;
+            for (Runnable hook : List.copyOf(stopHooks)) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    LOG.error("I/O loop stop hook failed", e);
+                }
+            }
+            runTasks(); // what was queued before `stopped`: its owners have failed, so it ends at once
             for (ZMQ.Socket socket : new ArrayList<>(sockets)) {
                 poller.unregister(socket);
                 socket.close();
@@ -204,12 +241,13 @@ public final class IoLoop implements AutoCloseable {
         while (!timers.isEmpty()) {
             Timer next = timers.peek();
             long wait = next.deadline - System.nanoTime();
-            if (next.cancelled) {
+            Runnable task = next.task;
+            if (task == null) {
                 timers.poll();
             } else if (wait <= 0) {
                 timers.poll();
                 try {
-                    next.task.run();
+                    task.run();
                 } catch (RuntimeException e) {
                     LOG.error("I/O loop timer failed", e);
                 }
@@ -247,7 +285,11 @@ public final class IoLoop implements AutoCloseable {
         if (!running) {
             return;
         }
-        execute(() -> running = false);
+        try {
+            execute(() -> running = false);
+        } catch (RejectedExecutionException alreadyStopped) {
+            // It failed on its own; the rest still applies.
+        }
         try {
             thread.join(Math.max(1, timeout.toMillis()));
         } catch (InterruptedException e) {
@@ -270,8 +312,7 @@ public final class IoLoop implements AutoCloseable {
     private static final class Timer implements Comparable<Timer> {
         final long deadline;
         final long seq;
-        final Runnable task;
-        volatile boolean cancelled;
+        volatile Runnable task;
 
         Timer(long deadline, long seq, Runnable task) {
             this.deadline = deadline;

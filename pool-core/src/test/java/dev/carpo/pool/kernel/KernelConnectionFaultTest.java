@@ -62,7 +62,7 @@ class KernelConnectionFaultTest {
         loop = new IoLoop("fault-test-io");
         callbacks = Executors.newFixedThreadPool(2);
         connection = new KernelConnection("fake-1", info, loop, new SerialExecutor(callbacks),
-                KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).build(), () -> { });
+                KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).requestTimeout(Duration.ofSeconds(3)).build(), () -> { });
     }
 
     @AfterEach
@@ -189,5 +189,31 @@ class KernelConnectionFaultTest {
         // And anything sent afterwards fails at once rather than waiting.
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> connection.execute(ExecuteRequest.of("y")).get(10, TimeUnit.SECONDS))
                 .cause().isInstanceOf(KernelDiedException.class);
+    }
+
+    @Test
+    void aLoopThatStopsFailsEveryRequestInFlightAndLaterOnes() throws Exception {
+        becomeReady();
+        CompletableFuture<KernelExecution> run = connection.execute(ExecuteRequest.of("x"));
+        receiveSkippingProbes();
+        loop.close(); // the kernel runtime closed (or its loop crashed) under a running request
+
+        for (CompletableFuture<?> f : List.of(run, connection.execute(ExecuteRequest.of("later")))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(KernelDiedException.class)
+                    .hasMessageContaining("kernel fake-1 lost its I/O loop");
+        }
+    }
+
+    @Test
+    void aRequestWithoutReplyFailsAfterTheRequestTimeout() throws Exception {
+        becomeReady();
+        CompletableFuture<ObjectNode> unanswered = connection.request(Channel.SHELL, "complete_request",
+                json("{\"code\": \"pri\", \"cursor_pos\": 3}"));
+        receiveSkippingProbes(); // the fake kernel reads it and never answers
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> unanswered.get(30, TimeUnit.SECONDS))
+                .cause().isInstanceOf(RequestTimeoutException.class)
+                .hasMessageContaining("complete_request")
+                .hasMessageContaining("to kernel fake-1 got no reply within 3000 ms");
     }
 }

@@ -62,4 +62,42 @@ class IoLoopTest {
                     .isInstanceOf(IllegalStateException.class);
         }
     }
+
+    @Test
+    void aStoppedLoopRejectsWorkAndRunsItsStopHooksOnItsThread() throws Exception {
+        IoLoop loop = new IoLoop("stop-test");
+        List<String> hooks = new CopyOnWriteArrayList<>();
+        loop.onStop(() -> hooks.add("kept on " + Thread.currentThread().getName()));
+        Runnable remove = loop.onStop(() -> hooks.add("removed"));
+        remove.run();
+        loop.close();
+
+        assertThat(hooks).containsExactly("kept on stop-test");
+        // A task handed to a stopped loop would never run: the caller learns at once.
+        assertThatThrownBy(() -> loop.execute(() -> { }))
+                .isInstanceOf(java.util.concurrent.RejectedExecutionException.class)
+                .hasMessageContaining("stop-test has stopped");
+    }
+
+    @Test
+    void aCancelledTimerLetsGoOfItsTaskAtOnce() throws Exception {
+        try (IoLoop loop = new IoLoop("release-test")) {
+            Object[] payload = {new byte[1 << 20]};
+            java.lang.ref.WeakReference<Object> held = new java.lang.ref.WeakReference<>(payload[0]);
+            CountDownLatch cancelled = new CountDownLatch(1);
+            loop.execute(() -> {
+                Object big = payload[0];
+                Runnable cancel = loop.schedule(Duration.ofHours(1), () -> assertThat(big).isNotNull());
+                cancel.run();
+                cancelled.countDown();
+            });
+            assertThat(cancelled.await(5, TimeUnit.SECONDS)).isTrue();
+            payload[0] = null;
+            // The hour-long timer is still queued; what it captured must not be.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                System.gc();
+                return held.get() == null;
+            });
+        }
+    }
 }
