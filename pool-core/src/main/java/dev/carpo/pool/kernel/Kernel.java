@@ -75,7 +75,7 @@ public final class Kernel implements AutoCloseable {
             deleteQuietly(stderrFile);
             throw e;
         }
-        this.connection = new KernelConnection(id, info, loop, new SerialExecutor(callbacks), options, this::heartbeatLost);
+        this.connection = new KernelConnection(id, info, loop, callbacks, options, this::heartbeatLost);
     }
 
     /** Reacts to the process's exit; attached only once the kernel is registered, so an early exit cannot be lost. */

@@ -43,6 +43,7 @@ final class KernelConnection {
     private final IoLoop loop;
     private final WireCodec codec;
     private final Session session = new Session(System.getProperty("user.name"));
+    private final Executor callbacks;
     private final Executor events;
     private final KernelOptions options;
     private final Runnable onHeartbeatLost;
@@ -66,13 +67,18 @@ final class KernelConnection {
     private volatile boolean closing;
     private final Runnable removeStopHook;
 
-    KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor events, KernelOptions options,
+    /**
+     * @param callbacks the shared callback pool: listeners run on it serially per kernel, and
+     *        futures complete on it after the listener calls queued before them
+     */
+    KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor callbacks, KernelOptions options,
                      Runnable onHeartbeatLost) {
         this.kernelId = kernelId;
         this.info = info;
         this.loop = loop;
         this.codec = new WireCodec(info.signer());
-        this.events = events;
+        this.callbacks = callbacks;
+        this.events = new SerialExecutor(callbacks);
         this.options = options;
         this.onHeartbeatLost = onHeartbeatLost;
         this.removeStopHook = loop.onStop(() -> dieOnLoop(loopGone()));
@@ -207,8 +213,24 @@ final class KernelConnection {
             return true;
         } catch (RejectedExecutionException stopped) {
             KernelDiedException cause = loopGone();
-            events.execute(() -> ready.completeExceptionally(cause));
+            completeLater(() -> ready.completeExceptionally(cause));
             return false;
+        }
+    }
+
+    /**
+     * Completes a future after the listener calls queued before it, yet not on the serial
+     * executor: a caller's stage that blocks on this kernel again must not wait behind itself.
+     */
+    private void completeLater(Runnable completion) {
+        events.execute(() -> handOff(completion));
+    }
+
+    private void handOff(Runnable task) {
+        try {
+            callbacks.execute(task);
+        } catch (RejectedExecutionException shutDown) {
+            task.run(); // the runtime is closed: complete here rather than never
         }
     }
 
@@ -225,7 +247,7 @@ final class KernelConnection {
         removeStopHook.run();
         heartbeatTimer.run();
         probeTimer.run();
-        events.execute(() -> ready.completeExceptionally(cause));
+        completeLater(() -> ready.completeExceptionally(cause));
         List<Pending> failed = new ArrayList<>(pending.values());
         pending.clear();
         failed.forEach(p -> p.fail(cause));
@@ -327,7 +349,7 @@ final class KernelConnection {
             lastPong = System.nanoTime();
             heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
             ObjectNode reply = infoReply;
-            events.execute(() -> ready.complete(reply));
+            completeLater(() -> ready.complete(reply));
         }
     }
 
@@ -337,8 +359,8 @@ final class KernelConnection {
         }
         if (System.nanoTime() - lastPong > options.heartbeatTimeout().toNanos()) {
             LOG.warn("kernel {}: no heartbeat for {} ms", kernelId, options.heartbeatTimeout().toMillis());
-            // Off the loop: declaring death completes futures and runs owners' handlers.
-            events.execute(onHeartbeatLost);
+            // Off the loop, and not behind this kernel's listeners (an input handler may be waiting on a person).
+            handOff(onHeartbeatLost);
             return;
         }
         sockets.get(Channel.HEARTBEAT).send(PING);
@@ -389,7 +411,7 @@ final class KernelConnection {
 
         void fail(Throwable cause) {
             cancelTimer.run();
-            events.execute(() -> future.completeExceptionally(cause));
+            completeLater(() -> future.completeExceptionally(cause));
         }
     }
 
@@ -422,7 +444,7 @@ final class KernelConnection {
         @Override
         void complete() {
             ObjectNode c = content;
-            events.execute(() -> result.complete(c));
+            completeLater(() -> result.complete(c));
         }
     }
 
@@ -583,7 +605,7 @@ final class KernelConnection {
             KernelExecution execution = new KernelExecution(msgId, ReplyStatus.of(reply.path("status").asText(null)),
                     executionCount, stdout.toString(), stderr.toString(), outputs, error, reply, sent,
                     started != null ? started : sent, finished);
-            events.execute(() -> result.complete(execution));
+            completeLater(() -> result.complete(execution));
         }
     }
 

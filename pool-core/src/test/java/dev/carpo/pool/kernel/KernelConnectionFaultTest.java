@@ -61,7 +61,7 @@ class KernelConnectionFaultTest {
         forged = new WireCodec(new Signer("attacker".getBytes(StandardCharsets.UTF_8)));
         loop = new IoLoop("fault-test-io");
         callbacks = Executors.newFixedThreadPool(2);
-        connection = new KernelConnection("fake-1", info, loop, new SerialExecutor(callbacks),
+        connection = new KernelConnection("fake-1", info, loop, callbacks,
                 KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).requestTimeout(Duration.ofSeconds(3)).build(), () -> { });
     }
 

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -78,6 +79,15 @@ class PythonKernelTest {
         assertThat(r.error()).isNull();
         assertThat(r.runTime().isNegative()).isFalse();
         assertThat(r.finished()).isAfterOrEqualTo(r.sent());
+    }
+
+    @Test
+    void aStageOfOneExecutionMayBlockOnTheNextWithoutDeadlock() throws Exception {
+        // The stage runs where the future completed; were that this kernel's serial callback
+        // executor, the nested execute would wait behind itself until its timeout.
+        CompletableFuture<String> nested = kernel.execute(ExecuteRequest.of("import time; time.sleep(0.3); 1"))
+                .thenApply(first -> first.text() + " then " + kernel.execute("2 + 2", T).text());
+        assertThat(nested.get(30, TimeUnit.SECONDS)).isEqualTo("1 then 4");
     }
 
     @Test
