@@ -16,6 +16,8 @@ final class Job {
     final JobFuture future = new JobFuture(this);
     final long submittedNanos = System.nanoTime();
     Slot slot;
+    /** For a broadcast: its position in the pool's setup code; -1 for other jobs. */
+    int setupIndex = -1;
     int index = -1;
     Duration queueWait = Duration.ZERO;
     boolean started;

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -323,7 +324,9 @@ public final class LanguagePool implements AutoCloseable {
 
     /**
      * Runs code on every instance and remembers it: every kernel started later runs it too, after
-     * the init code. Returns each instance's result, in instance order.
+     * the init code. Returns each instance's result, in instance order; an instance retired before
+     * it got to the broadcast is left out, and one whose kernel died first answers with its
+     * replacement's run of it at start.
      */
     public List<ExecutionResult> broadcast(String code) {
         return Await.result(broadcastAsync(code), options.defaultTimeout().plusSeconds(5), language, "broadcast");
@@ -342,7 +345,7 @@ public final class LanguagePool implements AutoCloseable {
             setupCode.add(code);
             for (Slot s : slots) {
                 if (s.kernel != null && !s.retiring) {
-                    Job job = setupJob(code);
+                    Job job = setupJob(code, setupCode.size() - 1);
                     job.slot = s;
                     s.queue.add(job);
                     s.kernel.setupApplied(s.kernel.setupApplied() + 1);
@@ -352,12 +355,14 @@ public final class LanguagePool implements AutoCloseable {
             pump(after);
         }
         runAll(after);
+        // An instance retired before it ran the broadcast has no result (null): it is left out.
         return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
-                .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+                .thenApply(v -> results.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList());
     }
 
-    private Job setupJob(String code) {
+    private Job setupJob(String code, int setupIndex) {
         Job job = new Job(code, options.defaultTimeout(), null, null, null, true);
+        job.setupIndex = setupIndex;
         job.future.attach(this);
         submitted++;
         queued++;
@@ -666,13 +671,30 @@ public final class LanguagePool implements AutoCloseable {
         }
     }
 
+    /**
+     * Work still queued on a slot that goes away (placed there before it was chosen) is not lost:
+     * back to the shared queue. Its broadcasts are not: every other instance runs its own, so
+     * they end with no result for this instance.
+     */
+    private void requeue(Slot s, List<Runnable> after) {
+        for (Job job : s.queue) {
+            if (job.setupIndex >= 0) {
+                queued--;
+                job.finished = true;
+                cancelTimer(job.timer);
+                after.add(deliver(() -> job.future.complete(null)));
+            } else {
+                queue.add(job);
+            }
+        }
+        s.queue.clear();
+    }
+
     private void retire(Slot s, List<Runnable> after, String why) {
         int index = slots.indexOf(s);
         slots.remove(s);
         retired++;
-        // Work still queued on it (placed there before it was chosen) is not lost: back to the shared queue.
-        queue.addAll(s.queue);
-        s.queue.clear();
+        requeue(s, after);
         if (s.kernel != null) {
             PooledKernel pk = s.kernel;
             emitAt(PoolEvent.Type.RETIRED, index, pk.kernel(), Duration.ZERO, why);
@@ -780,9 +802,22 @@ public final class LanguagePool implements AutoCloseable {
             slots.add(target);
             emit(PoolEvent.Type.READY, target, pk.kernel(), elapsed, "");
         }
+        // A replacement ran at start every broadcast still queued for the kernel it replaces: answer those with that run.
+        for (Iterator<Job> it = target.queue.iterator(); it.hasNext(); ) {
+            Job job = it.next();
+            if (job.setupIndex >= 0 && job.setupIndex < pk.startSetupCount() && !job.finished) {
+                it.remove();
+                queued--;
+                job.finished = true;
+                cancelTimer(job.timer);
+                ExecutionResult r = new ExecutionResult(pk.startSetup(job.setupIndex), slots.indexOf(target), pk.kernel().id(),
+                        Duration.ofNanos(System.nanoTime() - job.submittedNanos), valuesAsDisplayData);
+                after.add(deliver(() -> job.future.complete(r)));
+            }
+        }
         // Broadcasts this kernel has not run yet go first, in order.
         for (int i = setupCode.size() - 1; i >= pk.setupApplied(); i--) {
-            Job job = setupJob(setupCode.get(i));
+            Job job = setupJob(setupCode.get(i), i);
             job.slot = target;
             target.queue.addFirst(job);
         }
@@ -934,8 +969,7 @@ public final class LanguagePool implements AutoCloseable {
             }
             if (s.retiring || (activeCount() > min && s.queue.isEmpty())) {
                 slots.remove(s);
-                queue.addAll(s.queue);
-                s.queue.clear();
+                requeue(s, after);
                 updatePoolBounds();
             }
             pump(after);

@@ -265,6 +265,25 @@ class LanguagePoolTest {
     }
 
     @Test
+    void aBroadcastQueuedForAKernelThatDiesRunsOnceOnItsReplacement() throws Exception {
+        awaitQuiet();
+        String doomedKernel = py.stats().instances().get(0).kernelId();
+        CompletableFuture<ExecutionResult> doomed = py.submit("time.sleep(60)", ExecuteOptions.builder().instance(0).build());
+        await().atMost(T).until(() -> py.stats().instances().get(0).state().equals("busy"));
+        CompletableFuture<List<ExecutionResult>> counted = py.broadcastAsync("RUNS = globals().get('RUNS', 0) + 1");
+        ProcessHandle.of(pid(0)).orElseThrow().destroyForcibly(); // before instance 0 got to the broadcast
+
+        assertThatThrownBy(() -> doomed.get(30, TimeUnit.SECONDS)).cause().isInstanceOf(PoolKernelDiedException.class);
+        List<ExecutionResult> results = counted.get(90, TimeUnit.SECONDS);
+        assertThat(results).hasSize(3).allMatch(r -> r.status() == ExecutionStatus.OK);
+        assertThat(results.get(0).kernelId()).isNotEqualTo(doomedKernel); // answered by the replacement's run at start
+        for (int i = 0; i < 3; i++) {
+            assertThat(py.execute("RUNS", ExecuteOptions.builder().instance(i).build()).text())
+                    .as("instance %d ran the broadcast exactly once", i).isEqualTo("1");
+        }
+    }
+
+    @Test
     void eventsNameThePoolInstanceAndKernel() {
         assertThat(testing.count(PoolEvent.Type.STARTING)).isGreaterThanOrEqualTo(3);
         assertThat(testing.events).filteredOn(e -> e.type() == PoolEvent.Type.READY)

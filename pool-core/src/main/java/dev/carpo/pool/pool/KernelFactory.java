@@ -11,6 +11,7 @@ import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelStartException;
 import dev.carpo.pool.kernel.ReplyStatus;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -60,10 +61,12 @@ public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
     public PooledKernel create() throws Exception {
         Kernel kernel = await(runtime.start(spec, options, onLaunched), options.startupTimeout().plusSeconds(10));
         List<String> setup = setupCode.get();
+        List<KernelExecution> ran = new ArrayList<>();
         try {
             for (String code : setup) {
                 KernelExecution r = await(kernel.execute(ExecuteRequest.builder(code).stopOnError(false)
                         .storeHistory(false).timeout(setupTimeout).build()), setupTimeout.plusSeconds(5));
+                ran.add(r);
                 if (r.status() != ReplyStatus.OK) {
                     throw new KernelStartException("kernelspec '" + spec.name() + "': init code failed on kernel "
                             + kernel.id() + " with " + (r.error() != null ? r.error() : r.status()) + ":\n" + code);
@@ -73,7 +76,7 @@ public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
             kernel.shutdown();
             throw e;
         }
-        PooledKernel pooled = new PooledKernel(kernel, setup.size());
+        PooledKernel pooled = new PooledKernel(kernel, ran);
         kernel.onDeath().thenAccept(cause -> onDeath.accept(pooled, cause));
         return pooled;
     }

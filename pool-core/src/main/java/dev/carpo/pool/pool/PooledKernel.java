@@ -1,6 +1,8 @@
 package dev.carpo.pool.pool;
 
 import dev.carpo.pool.kernel.Kernel;
+import dev.carpo.pool.kernel.KernelExecution;
+import java.util.List;
 
 /**
  * A kernel as commons-pool2 holds it, with how much of its pool's setup code (init code and
@@ -8,17 +10,29 @@ import dev.carpo.pool.kernel.Kernel;
  */
 public final class PooledKernel {
     private final Kernel kernel;
+    private final List<KernelExecution> startSetup;
     private int setupApplied;
     private boolean used;
     private long joinedNanos;
 
-    PooledKernel(Kernel kernel, int setupApplied) {
+    PooledKernel(Kernel kernel, List<KernelExecution> startSetup) {
         this.kernel = kernel;
-        this.setupApplied = setupApplied;
+        this.startSetup = List.copyOf(startSetup);
+        this.setupApplied = startSetup.size();
     }
 
     public Kernel kernel() {
         return kernel;
+    }
+
+    /** What entry i of the pool's setup code gave when this kernel ran it at start, for i below the count run then. */
+    public KernelExecution startSetup(int i) {
+        return startSetup.get(i);
+    }
+
+    /** How many entries of the pool's setup code this kernel ran at start. */
+    public int startSetupCount() {
+        return startSetup.size();
     }
 
     /** How many entries of the pool's setup code this kernel has run or has queued. */
