@@ -1131,6 +1131,15 @@ public final class LanguagePool implements AutoCloseable {
 
     private void launched(Kernel kernel) {
         launched.add(kernel);
+        boolean closed;
+        synchronized (lock) {
+            closed = state == PoolState.CLOSED;
+        }
+        if (closed) {
+            // Launched while the pool closes: end it now rather than once it is ready (shutdown is idempotent).
+            kernel.shutdown();
+            return;
+        }
         emitAt(PoolEvent.Type.STARTING, -1, kernel, Duration.ZERO, "");
     }
 
