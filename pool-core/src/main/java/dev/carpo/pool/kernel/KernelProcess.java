@@ -22,12 +22,25 @@ public final class KernelProcess {
 
     private final Process process;
     private final Path stderrFile;
+    private final boolean groupLeader;
     private final CompletableFuture<Integer> exit;
 
-    KernelProcess(Process process, Path stderrFile) {
+    /**
+     * @param groupLeader the process leads its own process group (started with setsid): signals
+     *        then reach the whole group, as jupyter_client's killpg does, and whatever is left of
+     *        the group when the kernel exits is ended with it
+     */
+    KernelProcess(Process process, Path stderrFile, boolean groupLeader) {
         this.process = process;
         this.stderrFile = stderrFile;
-        this.exit = process.onExit().thenApply(Process::exitValue);
+        this.groupLeader = groupLeader;
+        this.exit = process.onExit().thenApply(p -> {
+            if (groupLeader) {
+                // Children the kernel's code started (a subprocess, a wrapper's real kernel) must not outlive it.
+                kill("KILL", "-" + p.pid());
+            }
+            return p.exitValue();
+        });
     }
 
     public long pid() {
@@ -62,23 +75,28 @@ public final class KernelProcess {
         }
     }
 
-    /** Sends a signal such as {@code INT} or {@code STOP} to the kernel process. */
+    /** Sends a signal such as {@code INT} or {@code STOP} to the kernel process (to its whole process group when it leads one). */
     public void signal(String name) {
         if (!process.isAlive()) {
             return;
         }
+        kill(name, groupLeader ? "-" + process.pid() : Long.toString(process.pid()));
+    }
+
+    /** {@code kill -s NAME -- TARGET}, never through a shell; a target already gone is not an error. */
+    private static void kill(String name, String target) {
         try {
-            Process kill = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid()))
+            Process kill = new ProcessBuilder("kill", "-s", name, "--", target)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!kill.waitFor(5, TimeUnit.SECONDS)) {
                 kill.destroyForcibly();
-                throw new KernelException("kill -s " + name + " " + process.pid() + " did not finish in 5 s");
+                throw new KernelException("kill -s " + name + " -- " + target + " did not finish in 5 s");
             }
         } catch (IOException e) {
-            throw new KernelException("cannot signal kernel process " + process.pid() + ": " + e.getMessage(), e);
+            throw new KernelException("cannot signal kernel process " + target + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new KernelException("interrupted while signalling kernel process " + process.pid(), e);
+            throw new KernelException("interrupted while signalling kernel process " + target, e);
         }
     }
 

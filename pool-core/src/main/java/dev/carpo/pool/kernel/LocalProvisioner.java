@@ -24,7 +24,8 @@ final class LocalProvisioner {
 
     static KernelProcess launch(KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile) {
         List<String> command = new ArrayList<>();
-        if (Files.isExecutable(SETSID)) {
+        boolean ownSession = Files.isExecutable(SETSID);
+        if (ownSession) {
             command.add(SETSID.toString());
         }
         command.addAll(argv(spec, connectionFile));
@@ -46,7 +47,7 @@ final class LocalProvisioner {
         builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.redirectError(stderrFile.toFile());
         try {
-            return new KernelProcess(builder.start(), stderrFile);
+            return new KernelProcess(builder.start(), stderrFile, ownSession);
         } catch (IOException e) {
             throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir()
                     + "): cannot run " + spec.argv().get(0) + ": " + e.getMessage(), e);

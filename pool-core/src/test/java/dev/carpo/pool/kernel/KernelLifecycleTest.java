@@ -96,6 +96,17 @@ class KernelLifecycleTest {
     }
 
     @Test
+    void processesTheKernelStartedDieWithIt() throws Exception {
+        Kernel kernel = python(TestKernels.options(runtimeDir));
+        long child = Long.parseLong(kernel.execute("import subprocess; subprocess.Popen(['sleep', '300']).pid", T).text());
+        assertThat(ProcessHandle.of(child)).isPresent();
+
+        kernel.close(); // a clean exit on shutdown_request: the sleep would otherwise be left running
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(child).map(p -> !p.isAlive()).orElse(true));
+    }
+
+    @Test
     void sigkillMidExecutionFailsThePendingExecutionAtOnce() throws Exception {
         Kernel kernel = python(TestKernels.options(runtimeDir));
         List<ExecuteRequest> req = new ArrayList<>();
