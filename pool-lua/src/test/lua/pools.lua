@@ -34,7 +34,7 @@ t.eq(lists[1], "py", "list_pools name")
 t.eq(carpo.execute_code("GREETING", {instance = 3}).result, "'hi'", "broadcast reached a kernel started later")
 
 -- lease: exclusive and stateful; a job aimed at the leased instance waits for the release.
-local lease = carpo.lease("py")
+local lease = carpo.lease({timeout = 30})   -- one pool: the language may be left out
 t.eq(type(lease.instance), "number", "lease.instance")
 t.contains(tostring(lease), "carpo.lease(py[", "tostring of a lease")
 lease:execute("counter = 41")

@@ -68,8 +68,15 @@ public final class CarpoCommand implements Runnable {
                 description = "serve the pools' metrics for Prometheus at http://127.0.0.1:N/metrics (0: any free port)")
         Integer metricsPort;
 
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() {
+            if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--metrics-port must be 0 (any free port) to 65535, got " + metricsPort);
+            }
             AtomicBoolean finished = new AtomicBoolean();
             AtomicBoolean interrupted = new AtomicBoolean();
             // Ctrl-C: the JVM runs its shutdown hooks, and the kernel runtime's hook shuts every kernel down.
@@ -98,6 +105,12 @@ public final class CarpoCommand implements Runnable {
             } catch (IOException e) {
                 System.err.println("carpo: cannot read " + script + ": " + e.getMessage());
                 return 2;
+            } catch (StackOverflowError e) {
+                System.err.println("carpo: error: " + script + ": stack overflow (a function that calls itself without end?)");
+                return 1;
+            } catch (RuntimeException e) {
+                System.err.println("carpo: error: " + script + ": " + e);
+                return 1;
             } finally {
                 finished.set(true);
             }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.luaj.vm2.LuaError;
 import org.luaj.vm2.LuaTable;
@@ -64,11 +65,7 @@ final class CarpoLib extends TwoArgFunction {
         LuaTable carpo = new LuaTable();
         carpo.set("version", Version.get());
         carpo.set("create_pool", function("create_pool", this::createPool));
-        carpo.set("execute_code", function("execute_code", args -> {
-            LuaJobFuture job = submit("execute_code", args);
-            waits.awaitDone(job.future(), job.maxWait(), "execute_code");
-            return job.resultOrRaise("execute_code");
-        }));
+        carpo.set("execute_code", function("execute_code", args -> submit("execute_code", args).awaitResult(waits, "execute_code")));
         carpo.set("submit", function("submit", args -> LuaJobFuture.userdata(submit("submit", args), futureMeta)));
         carpo.set("wait_all", function("wait_all", this::waitAll));
         carpo.set("map", function("map", this::map));
@@ -111,20 +108,35 @@ final class CarpoLib extends TwoArgFunction {
         }
         CompletableFuture<LanguagePool> started = waits.track(pools.createPoolAsync(language, spec, options));
         Duration max = options.startupTimeout().multipliedBy(options.maxStartAttempts()).plus(JobWaits.GRACE);
+        boolean done;
         try {
-            waits.awaitDone(started, max, "create_pool");
-        } catch (LuaError interruptedOrLate) {
-            LanguagePool half = pools.pools().get(language);
-            if (half != null) {
-                half.closeAsync(); // its kernels must not outlive the call that gave up on them
-            }
-            throw interruptedOrLate;
+            done = waits.awaitDone(started, max, "create_pool");
+        } catch (RuntimeException interrupted) {
+            closeHalfStarted(language);
+            throw interrupted;
+        }
+        if (!done) {
+            closeHalfStarted(language);
+            throw LuaOptions.error("create_pool", "pool '" + language + "': its kernels were not ready within "
+                    + JobWaits.seconds(max) + "; the pool was shut down");
         }
         Throwable error = JobWaits.failure(started, language);
         if (error != null) {
-            throw LuaOptions.error("create_pool", error instanceof PoolException e ? e.getMessage() : String.valueOf(error));
+            throw LuaOptions.error("create_pool", error instanceof PoolException e ? e.getMessage() : String.valueOf(error.getMessage()));
         }
         return LuaTables.stats(started.join().stats());
+    }
+
+    /** A pool the script gave up on: its kernels must not outlive the call, nor its name block a retry. */
+    private void closeHalfStarted(String language) {
+        LanguagePool half = pools.pools().get(language);
+        if (half != null) {
+            try {
+                half.closeAsync().get(half.options().shutdownGrace().multipliedBy(2).plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception stillClosing) {
+                // It goes on closing; its kernels are shut down when it is done, or at exit.
+            }
+        }
     }
 
     private static PoolOptions poolOptions(LuaOptions o) {
@@ -133,13 +145,18 @@ final class CarpoLib extends TwoArgFunction {
             if (o.has("min") || o.has("max")) {
                 throw new IllegalArgumentException("give either size or min/max, not both");
             }
-            b.size(o.integer("size"));
+            b.size(atLeast(1, "size", o.integer("size")));
         }
-        if (o.has("min")) {
-            b.min(o.integer("min"));
+        Integer min = o.integer("min");
+        Integer max = o.integer("max");
+        if (min != null) {
+            b.min(atLeast(0, "min", min));
         }
-        if (o.has("max")) {
-            b.max(o.integer("max"));
+        if (max != null) {
+            b.max(atLeast(1, "max", max));
+        }
+        if (min != null && max != null && min > max) {
+            throw new IllegalArgumentException("min (" + min + ") is greater than max (" + max + ")");
         }
         if (o.has("strategy")) {
             String s = o.string("strategy");
@@ -168,15 +185,22 @@ final class CarpoLib extends TwoArgFunction {
             b.idleTimeout(o.seconds("idle_timeout"));
         }
         if (o.has("max_queued")) {
-            b.maxQueued(o.integer("max_queued"));
+            b.maxQueued(atLeast(0, "max_queued", o.integer("max_queued")));
         }
         if (o.has("lease_timeout")) {
             b.leaseTimeout(o.seconds("lease_timeout"));
         }
         if (o.has("max_start_attempts")) {
-            b.maxStartAttempts(o.integer("max_start_attempts"));
+            b.maxStartAttempts(atLeast(1, "max_start_attempts", o.integer("max_start_attempts")));
         }
         return b.build();
+    }
+
+    private static int atLeast(int floor, String option, int value) {
+        if (value < floor) {
+            throw new IllegalArgumentException("option '" + option + "' must be at least " + floor + ", got " + value);
+        }
+        return value;
     }
 
     /** With no spec given: the kernelspec named like the language, else the one kernelspec of that language. */
@@ -212,8 +236,11 @@ final class CarpoLib extends TwoArgFunction {
             throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "': size must be at least 1, got " + size);
         }
         CompletableFuture<Void> scaled = waits.track(pool.scaleAsync(size));
-        waits.awaitDone(scaled, pool.options().startupTimeout().multipliedBy(pool.options().maxStartAttempts()).plus(JobWaits.GRACE),
-                "scale_pool");
+        Duration max = pool.options().startupTimeout().multipliedBy(pool.options().maxStartAttempts()).plus(JobWaits.GRACE);
+        if (!waits.awaitDone(scaled, max, "scale_pool")) {
+            throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "' did not reach " + size + " instances within "
+                    + JobWaits.seconds(max) + " (it keeps trying)");
+        }
         Throwable error = JobWaits.failure(scaled, pool.language());
         if (error != null) {
             throw LuaJobFuture.raise("scale_pool", error);
@@ -223,8 +250,11 @@ final class CarpoLib extends TwoArgFunction {
 
     private Varargs shutdownPool(Varargs args) {
         LanguagePool pool = pool("shutdown_pool", args.arg(1));
-        CompletableFuture<Void> closed = pool.closeAsync();
-        waits.awaitDone(closed, Duration.ofSeconds(60), "shutdown_pool");
+        Duration max = pool.options().shutdownGrace().multipliedBy(2).plusSeconds(10);
+        if (!waits.awaitDone(pool.closeAsync(), max, "shutdown_pool")) {
+            throw LuaOptions.error("shutdown_pool", "pool '" + pool.language() + "' did not finish shutting down within "
+                    + JobWaits.seconds(max) + " (it goes on)");
+        }
         return LuaValue.NONE;
     }
 
@@ -274,24 +304,39 @@ final class CarpoLib extends TwoArgFunction {
     private LuaJobFuture submit(String function, Varargs args) {
         String code = code(function, args, 1);
         LuaOptions o = LuaOptions.of(function, args, 2, JOB_OPTIONS);
-        LanguagePool pool = pool(function, o.has("language") ? LuaValue.valueOf(o.string("language")) : LuaValue.NIL);
+        String language = o.string("language");
+        Integer instance = o.integer("instance");
+        Duration timeout = o.seconds("timeout");
+        LanguagePool pool = pool(function, language == null ? LuaValue.NIL : LuaValue.valueOf(language));
         ExecuteOptions.Builder b = ExecuteOptions.builder();
-        if (o.has("instance")) {
-            b.instance(instanceIndex(function, pool, o.integer("instance")));
+        if (instance != null) {
+            b.instance(instanceIndex(function, pool, instance));
         }
-        Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().defaultTimeout();
+        if (timeout == null) {
+            timeout = pool.options().defaultTimeout();
+        }
         b.timeout(timeout);
-        return new LuaJobFuture(waits.track(pool.submit(code, b.build())), pool.language(), timeout);
+        CompletableFuture<ExecutionResult> f;
+        try {
+            f = pool.submit(code, b.build());
+        } catch (IllegalArgumentException shrankMeanwhile) {
+            throw outOfRange(function, pool, instance);
+        }
+        return new LuaJobFuture(waits.track(f), pool.language(), timeout);
     }
 
     /** A 1-based instance from a script as the pool's 0-based index, or an error naming the valid range. */
     private static int instanceIndex(String function, LanguagePool pool, int instance) {
-        int n = pool.stats().instances().size();
-        if (instance < 1 || instance > n) {
-            throw LuaOptions.error(function, "instance " + instance + " is out of range: pool '" + pool.language()
-                    + "' has " + n + " instance" + (n == 1 ? "" : "s") + " (1.." + n + ")");
+        if (instance < 1 || instance > pool.stats().instances().size()) {
+            throw outOfRange(function, pool, instance);
         }
         return instance - 1;
+    }
+
+    private static LuaError outOfRange(String function, LanguagePool pool, Integer instance) {
+        int n = pool.stats().instances().size();
+        return LuaOptions.error(function, "instance " + instance + " is out of range: pool '" + pool.language()
+                + "' has " + n + " instance" + (n == 1 ? "" : "s") + " (1.." + n + ")");
     }
 
     private Varargs waitAll(Varargs args) {
@@ -314,9 +359,7 @@ final class CarpoLib extends TwoArgFunction {
     private LuaTable outcomes(String function, List<LuaJobFuture> futures) {
         LuaTable out = new LuaTable();
         for (int i = 0; i < futures.size(); i++) {
-            LuaJobFuture f = futures.get(i);
-            waits.awaitDone(f.future(), f.maxWait(), function);
-            out.set(i + 1, f.outcome());
+            out.set(i + 1, futures.get(i).awaitOutcome(waits, function));
         }
         return out;
     }
@@ -353,7 +396,10 @@ final class CarpoLib extends TwoArgFunction {
         LanguagePool pool = pool("broadcast", implicit ? LuaValue.NIL : args.arg1());
         String code = code("broadcast", args, implicit ? 1 : 2);
         CompletableFuture<List<ExecutionResult>> all = waits.track(pool.broadcastAsync(code));
-        waits.awaitDone(all, pool.options().defaultTimeout().plus(JobWaits.GRACE), "broadcast");
+        Duration max = pool.options().defaultTimeout().plus(JobWaits.GRACE);
+        if (!waits.awaitDone(all, max, "broadcast")) {
+            throw LuaOptions.error("broadcast", "pool '" + pool.language() + "': not every instance ran it within " + JobWaits.seconds(max));
+        }
         Throwable error = JobWaits.failure(all, pool.language());
         if (error != null) {
             throw LuaJobFuture.raise("broadcast", error);
@@ -366,15 +412,18 @@ final class CarpoLib extends TwoArgFunction {
     }
 
     private Varargs lease(Varargs args) {
-        LanguagePool pool = pool("lease", args.arg(1));
-        LuaOptions o = LuaOptions.of("lease", args, 2, List.of("timeout"));
+        boolean implicit = args.arg1().istable();
+        LuaOptions o = LuaOptions.of("lease", args, implicit ? 1 : 2, List.of("timeout"));
+        LanguagePool pool = pool("lease", implicit ? LuaValue.NIL : args.arg1());
         Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().leaseTimeout();
         CompletableFuture<KernelLease> granted = waits.track(pool.leaseAsync(timeout));
+        boolean done = false;
         try {
-            waits.awaitDone(granted, timeout.plus(JobWaits.GRACE), "lease");
-        } catch (LuaError e) {
-            granted.thenAccept(KernelLease::close); // granted after we stopped waiting: give it back
-            throw e;
+            done = waits.awaitDone(granted, timeout.plus(JobWaits.GRACE), "lease");
+        } finally {
+            if (!done) {
+                granted.thenAccept(KernelLease::close); // granted after we stopped waiting: give it back
+            }
         }
         Throwable error = JobWaits.failure(granted, pool.language());
         if (error != null) {
@@ -458,6 +507,14 @@ final class CarpoLib extends TwoArgFunction {
     /** Lets later waits run after an interrupted one (the REPL calls this before each input). */
     void clearInterrupt() {
         waits.clearInterrupt();
+    }
+
+    /** The count hook that lets Ctrl-C stop pure Lua code (a loop that calls no carpo function). */
+    LuaValue interruptHook() {
+        return function("interrupt", args -> {
+            waits.checkInterrupt("interrupted");
+            return LuaValue.NONE;
+        });
     }
 
     void close() {

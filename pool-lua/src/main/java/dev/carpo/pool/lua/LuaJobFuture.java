@@ -38,8 +38,8 @@ final class LuaJobFuture {
         return (left.isNegative() ? Duration.ZERO : left).plus(JobWaits.GRACE);
     }
 
-    /** The result table, or the failure entry ({@code wait_all}, {@code map}); the wait must be over. */
-    LuaTable outcome() {
+    /** The result table, or the failure entry; the wait must be over. */
+    private LuaTable outcome() {
         Throwable error = JobWaits.failure(future, pool);
         return error == null ? result() : LuaTables.failure(error);
     }
@@ -51,6 +51,30 @@ final class LuaJobFuture {
             throw raise(function, error);
         }
         return result();
+    }
+
+    /**
+     * Waits for the job as {@code execute_code} does: its result, or a Lua error naming why there is
+     * none. Should the wait outlast the job's own timeout (which the pool enforces), the job is cancelled.
+     */
+    LuaTable awaitResult(JobWaits waits, String function) {
+        if (!waits.awaitDone(future, maxWait(), function)) {
+            future.cancel(true);
+            throw LuaOptions.error(function, "timeout: no result within " + JobWaits.seconds(maxWait()) + "; the job was cancelled");
+        }
+        return resultOrRaise(function);
+    }
+
+    /** Waits as {@code wait_all} and {@code map} do: the result, or the failure entry; never raises for the job. */
+    LuaTable awaitOutcome(JobWaits waits, String function) {
+        if (!waits.awaitDone(future, maxWait(), function)) {
+            future.cancel(true);
+            LuaTable t = new LuaTable();
+            t.set("status", "timeout");
+            t.set("message", "timeout: no result within " + JobWaits.seconds(maxWait()) + "; the job was cancelled");
+            return t;
+        }
+        return outcome();
     }
 
     private LuaTable result() {
@@ -75,7 +99,10 @@ final class LuaJobFuture {
         methods.set("wait", lib.function("future:wait", args -> {
             LuaJobFuture f = self(args, "wait");
             Duration max = args.arg(2).isnil() ? f.maxWait() : LuaOptions.checkSeconds("future:wait", "timeout", args.arg(2));
-            waits.awaitDone(f.future, max, "future:wait");
+            if (!waits.awaitDone(f.future, max, "future:wait")) {
+                throw LuaOptions.error("future:wait", "no result within " + JobWaits.seconds(max)
+                        + "; the job is still running (wait again, or cancel it with :cancel())");
+            }
             return f.resultOrRaise("future:wait");
         }));
         methods.set("done", lib.function("future:done", args -> LuaValue.valueOf(self(args, "done").future.isDone())));

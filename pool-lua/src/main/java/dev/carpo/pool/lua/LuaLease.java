@@ -38,9 +38,7 @@ final class LuaLease {
                 throw LuaOptions.error("lease:execute", "the lease on pool '" + lease.pool().language() + "' instance "
                         + (lease.instance() + 1) + " was released");
             }
-            LuaJobFuture job = new LuaJobFuture(f, lease.pool().language(), timeout);
-            waits.awaitDone(f, job.maxWait(), "lease:execute");
-            return job.resultOrRaise("lease:execute");
+            return new LuaJobFuture(f, lease.pool().language(), timeout).awaitResult(waits, "lease:execute");
         }));
         methods.set("release", lib.function("lease:release", args -> {
             self(args, "release").close();

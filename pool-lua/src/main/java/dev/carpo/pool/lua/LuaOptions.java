@@ -103,9 +103,13 @@ final class LuaOptions {
         return v.toint();
     }
 
+    /** The longest duration any option takes: about 11.6 days, far beyond a sensible wait and far from overflow. */
+    static final double MAX_SECONDS = 1_000_000;
+
     static Duration checkSeconds(String function, String what, LuaValue v) {
-        if (v.type() != LuaValue.TNUMBER || !(v.todouble() > 0) || Double.isInfinite(v.todouble())) {
-            throw error(function, what + " must be a positive number of seconds, got " + describe(v));
+        if (v.type() != LuaValue.TNUMBER || !(v.todouble() > 0) || v.todouble() > MAX_SECONDS) {
+            throw error(function, what + " must be a positive number of seconds (at most " + (long) MAX_SECONDS
+                    + "), got " + describe(v));
         }
         return Duration.ofNanos(Math.max(1, Math.round(v.todouble() * 1e9)));
     }

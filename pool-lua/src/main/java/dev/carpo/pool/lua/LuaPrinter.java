@@ -51,7 +51,9 @@ final class LuaPrinter {
                 keys.add(k);
             }
         }
-        keys.sort((a, b) -> a.tojstring().compareTo(b.tojstring()));
+        // Numbers first, in numeric order, then the rest by name.
+        keys.sort((a, b) -> a.type() == LuaValue.TNUMBER && b.type() == LuaValue.TNUMBER ? Double.compare(a.todouble(), b.todouble())
+                : a.type() == LuaValue.TNUMBER ? -1 : b.type() == LuaValue.TNUMBER ? 1 : a.tojstring().compareTo(b.tojstring()));
         if (n + keys.size() == 0) {
             sb.append("{}");
             seen.remove(t);

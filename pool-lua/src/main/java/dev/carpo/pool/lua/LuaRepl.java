@@ -3,6 +3,7 @@ package dev.carpo.pool.lua;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jline.reader.EOFError;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
@@ -26,9 +27,18 @@ final class LuaRepl {
     private static final String PROMPT = "carpo> ";
 
     int run() throws IOException {
+        AtomicReference<LineReader> prompt = new AtomicReference<>();
         try (Terminal terminal = TerminalBuilder.builder().name("carpo").system(true).dumb(true).build();
              PrintStream out = new PrintStream(terminal.output(), true, terminal.encoding());
-             LuaSession lua = LuaSession.builder().progress(System.err).stdout(out).build()) {
+             LuaSession lua = LuaSession.builder().stdout(out).progressLines(line -> {
+                 // Kernel events arrive at any time: above the prompt, never through the line being typed.
+                 LineReader r = prompt.get();
+                 if (r != null && r.isReading()) {
+                     r.printAbove(line);
+                 } else {
+                     System.err.println(line);
+                 }
+             }).build()) {
             Globals globals = lua.globals();
             LineReader reader = LineReaderBuilder.builder()
                     .terminal(terminal)
@@ -38,6 +48,7 @@ final class LuaRepl {
                     .variable(LineReader.SECONDARY_PROMPT_PATTERN, "   >> ")
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
                     .build();
+            prompt.set(reader);
             // Ctrl-C while code runs: the terminal is not in raw mode then, so it arrives as SIGINT.
             terminal.handle(Terminal.Signal.INT, signal -> lua.cancelRunning());
             out.println("carpo " + Version.get() + " Lua REPL: carpo.create_pool(\"python\", \"python3\", {size = 2}), "
@@ -54,27 +65,34 @@ final class LuaRepl {
                 if (line.isBlank()) {
                     continue;
                 }
-                lua.clearInterrupt();
                 try {
-                    Varargs values = compile(globals, line).invoke();
+                    Varargs values = lua.call(compile(globals, line));
                     for (int i = 1; i <= values.narg(); i++) {
                         out.println(LuaPrinter.format(globals, values.arg(i)));
                     }
                 } catch (LuaError e) {
                     out.println(LuaSession.withoutTraceback(e.getMessage()));
+                } catch (StackOverflowError e) {
+                    out.println("stack overflow (a function that calls itself without end?)");
+                } catch (RuntimeException e) {
+                    out.println("error: " + e);
                 }
             }
         }
     }
 
-    /** An expression as {@code return <expr>} (so its value prints), else the chunk as statements. */
+    /**
+     * An expression, so that its values print, else the chunk as statements. The values are packed
+     * first rather than returned directly: a call in a tail position loses its line in LuaJ's errors.
+     */
     static LuaValue compile(Globals globals, String line) {
         String code = line.startsWith("=") ? line.substring(1) : line;
         try {
-            return globals.load("return " + code, "=stdin");
+            globals.load("return " + code, "=stdin");
         } catch (LuaError notAnExpression) {
             return globals.load(code, "=stdin");
         }
+        return globals.load("local values = table.pack(" + code + "\n) return table.unpack(values, 1, values.n)", "=stdin");
     }
 
     /**

@@ -12,6 +12,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LuaError;
 import org.luaj.vm2.LuaTable;
@@ -66,6 +67,9 @@ public final class LuaSession implements AutoCloseable {
         carpo = new CarpoLib(this, pools, registry);
         globals.load(carpo);
         withoutTracebackInPcall(globals);
+        // Every 10,000 instructions, a look at the Ctrl-C flag: pure Lua loops stop too.
+        globals.get("debug").get("sethook").invoke(LuaValue.varargsOf(carpo.interruptHook(), LuaValue.valueOf(""),
+                LuaValue.valueOf(10_000)));
     }
 
     public static Builder builder() {
@@ -81,6 +85,7 @@ public final class LuaSession implements AutoCloseable {
      */
     public Varargs run(Path script, List<String> args) throws IOException {
         checkThread();
+        carpo.clearInterrupt();
         if (!Files.isRegularFile(script)) {
             throw new NoSuchFileException(script.toString(), null, "no such Lua script");
         }
@@ -106,7 +111,15 @@ public final class LuaSession implements AutoCloseable {
      */
     public Varargs eval(String code, String chunkName) {
         checkThread();
+        carpo.clearInterrupt();
         return globals.load(code, chunkName).invoke();
+    }
+
+    /** Runs a compiled chunk (the REPL compiles first, to tell expressions from statements). */
+    Varargs call(LuaValue chunk) {
+        checkThread();
+        carpo.clearInterrupt();
+        return chunk.invoke();
     }
 
     /** The Lua state, for the REPL's compile checks. Owner thread only. */
@@ -122,20 +135,20 @@ public final class LuaSession implements AutoCloseable {
 
     /**
      * Cancels every job the script is waiting on or has submitted and not collected (interrupting
-     * running kernels), and makes the wait in progress raise "interrupted". Safe from any thread:
-     * Ctrl-C handlers call it.
+     * running kernels), and makes the wait in progress raise "interrupted", as does Lua code that
+     * is running (at its next count hook). The next {@link #run} or {@link #eval} starts afresh.
+     * Safe from any thread: Ctrl-C handlers call it.
      */
     public void cancelRunning() {
         carpo.cancelRunning();
     }
 
-    /** Lets waits run again after {@link #cancelRunning()}; the REPL calls it before each input. */
-    void clearInterrupt() {
-        carpo.clearInterrupt();
-    }
-
+    /**
+     * Lua runs on the owner thread, or on a LuaJ coroutine thread while the owner waits in
+     * {@code coroutine.resume} (LuaJ runs each coroutine on a Java thread of its own, in lockstep).
+     */
     void checkThread() {
-        if (Thread.currentThread() != owner) {
+        if (Thread.currentThread() != owner && globals.running.isMainThread()) {
             throw new LuaError("carpo: this Lua state belongs to thread '" + owner.getName()
                     + "' and was called from '" + Thread.currentThread().getName() + "'; LuaJ states are not thread-safe");
         }
@@ -175,14 +188,21 @@ public final class LuaSession implements AutoCloseable {
 
     /** Builder for {@link LuaSession}. */
     public static final class Builder {
-        private PrintStream progress;
+        private Consumer<String> progress;
         private PrintStream stdout;
         private KernelSpecs specs;
         private Path runtimeDir;
 
         /** Reports each kernel's start (with its start time), death and restart on this stream. */
         public Builder progress(PrintStream err) {
-            this.progress = Objects.requireNonNull(err, "progress");
+            Objects.requireNonNull(err, "progress");
+            this.progress = err::println;
+            return this;
+        }
+
+        /** As {@link #progress(PrintStream)}, a line at a time (the REPL prints them above its prompt). */
+        Builder progressLines(Consumer<String> lines) {
+            this.progress = Objects.requireNonNull(lines, "progress");
             return this;
         }
 

@@ -2,17 +2,17 @@ package dev.carpo.pool.lua;
 
 import dev.carpo.pool.PoolEvent;
 import dev.carpo.pool.PoolListener;
-import java.io.PrintStream;
+import java.util.function.Consumer;
 
 /**
  * Kernel lifecycle as one stderr line each, instances numbered from 1 as Lua scripts number them:
  * {@code carpo: python[2] ready in 812 ms (pid 4242)}. Busy and idle are too frequent to show.
  */
 final class Progress implements PoolListener {
-    private final PrintStream err;
+    private final Consumer<String> out;
 
-    Progress(PrintStream err) {
-        this.err = err;
+    Progress(Consumer<String> out) {
+        this.out = out;
     }
 
     @Override
@@ -26,7 +26,7 @@ final class Progress implements PoolListener {
         };
         if (what != null) {
             String instance = e.instance() >= 0 ? Integer.toString(e.instance() + 1) : "+";
-            err.println("carpo: " + e.language() + "[" + instance + "] " + what + (e.pid() > 0 ? " (pid " + e.pid() + ")" : ""));
+            out.accept("carpo: " + e.language() + "[" + instance + "] " + what + (e.pid() > 0 ? " (pid " + e.pid() + ")" : ""));
         }
     }
 

@@ -97,6 +97,10 @@ class CarpoCommandIT {
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.stderr()).contains("Unknown option: '--metrics-prot'").contains("Usage: carpo run");
 
+        Run badPort = carpo(Duration.ofSeconds(60), "run", "--metrics-port", "-1", "x.lua");
+        assertThat(badPort.exit()).isEqualTo(2);
+        assertThat(badPort.stderr()).contains("--metrics-port must be 0 (any free port) to 65535, got -1");
+
         Run nothing = carpo(Duration.ofSeconds(60));
         assertThat(nothing.exit()).isEqualTo(2);
         assertThat(nothing.stderr()).contains("say what to do");
@@ -210,13 +214,16 @@ class CarpoCommandIT {
                     =carpo.version
                     "4" .. "2"
                     carpo.execute_code("1")
+                    local function down(n) return down(n + 1) + 1 end down(1)
+                    "still here"
                     """.getBytes(StandardCharsets.UTF_8));
         }
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the REPL exits at end of input").isTrue();
         assertThat(p.exitValue()).isZero();
         String shown = Files.readString(out);
         assertThat(shown).contains("> 42\n").contains("\"42\"").contains("1 2 3").contains("\"0.1.0-SNAPSHOT\"")
-                .contains("execute_code: there is no pool yet");
+                .contains("stdin:1 execute_code: there is no pool yet") // the line, though the call is an expression
+                .contains("stack overflow").contains("\"still here\""); // and the REPL goes on
     }
 
     @Test
@@ -237,6 +244,11 @@ class CarpoCommandIT {
 
         type(in, "\u0003");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("interrupted (Ctrl-C); running jobs were cancelled"));
+        // Ctrl-C also stops Lua that never calls carpo.
+        type(in, "n = 0 while true do n = n + 1 if n == 1000 then print('spin' .. 'ning') end end\r");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("spinning"));
+        type(in, "\u0003");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("stdin:1 interrupted: interrupted (Ctrl-C)"));
         type(in, "carpo.execute_code(\"'%d!' % (6 * 7)\").result\r");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("\"'42!'\""));
         assertThat(kernels).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)); // same kernel, interrupted not killed
