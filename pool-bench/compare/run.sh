@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# carpo-pool side by side with its anchors: the same workloads, interleaved in one run on one
+# machine, then one table. Usage: pool-bench/compare/run.sh [--quick]
+#   --quick   a few jobs per workload, python3 only, 2 kernels: proves every path works (CI smoke)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+home="$(cd "$here/../.." && pwd)"
+jar="$home/pool-bench/target/benchmarks.jar"
+py=/usr/bin/python3   # Debian's python3 has jupyter_client, pyzmq and ipyparallel
+
+if [ "${1:-}" = "--quick" ]; then
+  specs="python3"; sizes="2"; rt_jobs=30; warmup=5; tp_jobs=80; start_n=4; footprint_n=8
+else
+  # The JVM needs a few thousand calls before its JIT settles; Python has none to warm.
+  specs="python3 xpython"; sizes="1 2 4"; rt_jobs=1000; warmup=1000; tp_jobs=1000; start_n=8; footprint_n=32
+fi
+[ -f "$jar" ] || (cd "$home" && mvn -B -q -Dstyle.color=never -DskipTests -pl pool-bench -am package)
+
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+ours() { echo "  carpo: $*" >&2; java -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn dev.carpo.pool.bench.Ours "$@" >> "$results"; }
+theirs() { echo "  anchor: $*" >&2; "$py" "$here/anchors.py" "$@" >> "$results"; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(java -version 2>&1 | head -1)" >&2
+for spec in $specs; do
+  theirs raw-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  ours rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  theirs jc-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+done
+theirs ipp --work latency --jobs "$rt_jobs" --warmup "$warmup"
+for n in $sizes; do
+  for work in tiny sleep; do
+    for spec in $specs; do
+      ours throughput --spec "$spec" --n "$n" --work "$work" --jobs "$tp_jobs" --warmup "$warmup"
+      theirs jc-threads --spec "$spec" --n "$n" --work "$work" --jobs "$tp_jobs"
+    done
+    theirs ipp --n "$n" --work "$work" --jobs "$tp_jobs"
+  done
+done
+for spec in $specs; do
+  ours start --spec "$spec" --n "$start_n"
+  theirs jc-start --spec "$spec" --n "$start_n"
+done
+ours footprint --n "$footprint_n"
+"$py" "$here/table.py" "$results"
