@@ -148,10 +148,13 @@ def jc_threads(a):
             t.start()
         barrier.wait()
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
-        emit(impl="jupyter_client", workload="%s jobs/s" % a.work, spec=a.spec, n=a.n, value=per_kernel * a.n / elapsed, unit="jobs/s")
+        cpu_ms = (time.process_time() - cpu0) * 1000 / (per_kernel * a.n)
+        emit(impl="jupyter_client", workload="%s jobs/s" % a.work, spec=a.spec, n=a.n, value=per_kernel * a.n / elapsed, unit="jobs/s",
+             client_cpu_ms_per_job=cpu_ms)
     finally:
         for km, kc in kernels:
             stop_kernel(km, kc)

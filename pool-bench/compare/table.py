@@ -38,6 +38,9 @@ for r in rows:
     extra = ""
     if "cpu_limit_jobs_per_s" in r:
         extra = " (CPU limit %.0f/s: %.2f×)" % (r["cpu_limit_jobs_per_s"], r["value"] / r["cpu_limit_jobs_per_s"])
+        if "client_cpu_ms_per_job" in r:
+            extra += " (client CPU %.2f ms/job%s)" % (r["client_cpu_ms_per_job"],
+                "; jupyter_client %.2f" % jc["client_cpu_ms_per_job"] if jc and "client_cpu_ms_per_job" in jc else "")
     if "p99" in r:
         extra = " (p99 %.2f)" % r["p99"]
     if "port_collisions" in r:
