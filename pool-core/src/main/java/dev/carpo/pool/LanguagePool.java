@@ -7,6 +7,7 @@ import dev.carpo.pool.kernel.KernelExecution;
 import dev.carpo.pool.kernel.KernelOptions;
 import dev.carpo.pool.kernel.KernelRuntime;
 import dev.carpo.pool.kernel.KernelSpec;
+import dev.carpo.pool.kernel.KernelStartException;
 import dev.carpo.pool.pool.Backoff;
 import dev.carpo.pool.pool.KernelFactory;
 import dev.carpo.pool.pool.PooledKernel;
@@ -16,8 +17,10 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -748,6 +751,9 @@ public final class LanguagePool implements AutoCloseable {
                 pk = kernels.borrowObject();
             } catch (Exception e) {
                 error = e;
+            } catch (Error e) {
+                // arrived() must run whatever happened, or start() and scale() would wait for ever.
+                error = new KernelStartException("kernel start failed: " + e, e);
             }
             arrived(slot, pk, error, Duration.ofNanos(System.nanoTime() - t0));
         }));
@@ -802,25 +808,42 @@ public final class LanguagePool implements AutoCloseable {
             slots.add(target);
             emit(PoolEvent.Type.READY, target, pk.kernel(), elapsed, "");
         }
-        // A replacement ran at start every broadcast still queued for the kernel it replaces: answer those with that run.
+        // Broadcasts still queued for the kernel this one replaces: answer those it ran at start with
+        // that run; keep the others as its catch-up, so no broadcast is queued twice.
+        Map<Integer, Job> stale = new HashMap<>();
         for (Iterator<Job> it = target.queue.iterator(); it.hasNext(); ) {
             Job job = it.next();
-            if (job.setupIndex >= 0 && job.setupIndex < pk.startSetupCount() && !job.finished) {
-                it.remove();
+            if (job.setupIndex < 0 || job.finished) {
+                continue;
+            }
+            it.remove();
+            if (job.setupIndex < pk.startSetupCount()) {
                 queued--;
                 job.finished = true;
                 cancelTimer(job.timer);
                 ExecutionResult r = new ExecutionResult(pk.startSetup(job.setupIndex), slots.indexOf(target), pk.kernel().id(),
                         Duration.ofNanos(System.nanoTime() - job.submittedNanos), valuesAsDisplayData);
                 after.add(deliver(() -> job.future.complete(r)));
+            } else if (job.setupIndex < pk.setupApplied()) {
+                // A warm kernel that already ran it while serving before: nothing to run, no result to give.
+                queued--;
+                job.finished = true;
+                cancelTimer(job.timer);
+                after.add(deliver(() -> job.future.complete(null)));
+            } else {
+                stale.put(job.setupIndex, job);
             }
         }
         // Broadcasts this kernel has not run yet go first, in order.
         for (int i = setupCode.size() - 1; i >= pk.setupApplied(); i--) {
-            Job job = setupJob(setupCode.get(i), i);
+            Job job = stale.remove(i);
+            if (job == null) {
+                job = setupJob(setupCode.get(i), i);
+            }
             job.slot = target;
             target.queue.addFirst(job);
         }
+        pk.releaseStartSetup();
         pk.setupApplied(setupCode.size());
         if (state != PoolState.RUNNING && readyCount() >= min) {
             if (state == PoolState.FAILED) {
@@ -1136,8 +1159,8 @@ public final class LanguagePool implements AutoCloseable {
             closed = state == PoolState.CLOSED;
         }
         if (closed) {
-            // Launched while the pool closes: end it now rather than once it is ready (shutdown is idempotent).
-            kernel.shutdown();
+            // Launched while the pool closes: end it now. Not connected yet, it could not answer a shutdown_request.
+            kernel.kill();
             return;
         }
         emitAt(PoolEvent.Type.STARTING, -1, kernel, Duration.ZERO, "");

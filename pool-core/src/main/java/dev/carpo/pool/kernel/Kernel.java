@@ -244,13 +244,17 @@ public final class Kernel implements AutoCloseable {
         if (process.isAlive() && connection.death() == null) {
             if (connection.closeForExecutions()) {
                 // As jupyter_client: a kernel running code exits on shutdown_request only once that code stops.
-                asked = interrupt().exceptionally(e -> null).completeOnTimeout(null, grace, TimeUnit.MILLISECONDS);
+                try {
+                    asked = interrupt().exceptionally(e -> null).completeOnTimeout(null, grace, TimeUnit.MILLISECONDS);
+                } catch (RuntimeException runtimeClosing) {
+                    // No interrupt then; the request and the signals below still end it.
+                }
             }
             ObjectNode content = WireCodec.mapper().createObjectNode().put("restart", false);
             asked = asked.thenRun(() -> connection.request(Channel.CONTROL, "shutdown_request", content));
         }
-        shutdown = asked.thenCompose(v -> exited.copy())
-                .completeOnTimeout(null, grace, TimeUnit.MILLISECONDS)
+        // The grace period starts with the shutdown_request, not with the interrupt before it.
+        shutdown = asked.thenCompose(v -> exited.copy().completeOnTimeout(null, grace, TimeUnit.MILLISECONDS))
                 .thenComposeAsync(code -> {
                     if (process.isAlive()) {
                         process.terminateTree(grace);
@@ -269,10 +273,10 @@ public final class Kernel implements AutoCloseable {
         return CompletableFuture.runAsync(() -> process.terminateTree(0), blocking).thenCompose(v -> exited).thenApply(code -> null);
     }
 
-    /** {@link #shutdown()} and wait for it (at most twice the grace period plus 10 s). */
+    /** {@link #shutdown()} and wait for it (at most three grace periods, for interrupt, request and SIGTERM, plus 10 s). */
     @Override
     public void close() {
-        await(shutdown(), options.shutdownGrace().multipliedBy(2).plusSeconds(10));
+        await(shutdown(), options.shutdownGrace().multipliedBy(3).plusSeconds(10));
     }
 
     private void heartbeatLost() {

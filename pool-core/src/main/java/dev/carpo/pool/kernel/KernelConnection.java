@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -165,7 +166,7 @@ final class KernelConnection {
             executing.decrementAndGet();
             return CompletableFuture.failedFuture(new KernelDiedException(kernelId, "is shutting down", null, "", true));
         }
-        p.result.whenComplete((r, e) -> executing.decrementAndGet());
+        p.result.whenComplete((r, e) -> p.uncount()); // a cancel completes it without complete() or fail()
         submit(Channel.SHELL, message, p, request.timeout());
         return p.result;
     }
@@ -174,12 +175,21 @@ final class KernelConnection {
         // A caller's cancel must not leave an entry behind.
         p.future.whenComplete((v, e) -> {
             if (p.future.isCancelled()) {
-                onLoop(() -> pending.remove(p.msgId));
+                onLoop(() -> {
+                    pending.remove(p.msgId);
+                    p.cancelTimer.run();
+                });
             }
         });
         boolean queued = onLoop(() -> {
             if (death != null) {
                 p.fail(death);
+                return;
+            }
+            ZMQ.Socket socket = sockets.get(channel);
+            if (socket == null) {
+                // Asked before the sockets were opened (a shutdown racing the start): nothing can carry it.
+                p.fail(new KernelException("kernel " + kernelId + " is not connected yet; cannot send " + message.type()));
                 return;
             }
             pending.put(p.msgId, p);
@@ -191,7 +201,7 @@ final class KernelConnection {
                 });
             }
             p.sent = Instant.now();
-            IoLoop.send(sockets.get(channel), codec.encode(message));
+            IoLoop.send(socket, codec.encode(message));
         });
         if (!queued) {
             p.fail(loopGone());
@@ -460,6 +470,7 @@ final class KernelConnection {
         boolean clearOnNextOutput;
         int executionCount = -1;
         Instant started;
+        private final AtomicBoolean counted = new AtomicBoolean(true);
 
         ExecutionPending(String msgId, ExecuteRequest request) {
             this(msgId, request, new CompletableFuture<>());
@@ -469,6 +480,19 @@ final class KernelConnection {
             super(msgId, result);
             this.result = result;
             this.request = request;
+        }
+
+        /** Leaves the in-flight count before anyone learns the outcome, so a shutdown that follows sees it done. */
+        void uncount() {
+            if (counted.compareAndSet(true, false)) {
+                executing.decrementAndGet();
+            }
+        }
+
+        @Override
+        void fail(Throwable cause) {
+            uncount();
+            super.fail(cause);
         }
 
         @Override
@@ -605,6 +629,7 @@ final class KernelConnection {
             KernelExecution execution = new KernelExecution(msgId, ReplyStatus.of(reply.path("status").asText(null)),
                     executionCount, stdout.toString(), stderr.toString(), outputs, error, reply, sent,
                     started != null ? started : sent, finished);
+            uncount();
             completeLater(() -> result.complete(execution));
         }
     }

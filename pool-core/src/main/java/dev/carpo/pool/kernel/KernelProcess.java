@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One launched kernel process: its pid, its exit, the tail of its stderr, signals, and termination
@@ -18,6 +20,7 @@ import java.util.concurrent.TimeoutException;
  * kernels costs no threads of ours.
  */
 public final class KernelProcess {
+    private static final Logger LOG = LoggerFactory.getLogger(KernelProcess.class);
     private static final int TAIL_BYTES = 16 * 1024;
 
     private final Process process;
@@ -34,13 +37,18 @@ public final class KernelProcess {
         this.process = process;
         this.stderrFile = stderrFile;
         this.groupLeader = groupLeader;
-        this.exit = process.onExit().thenApply(p -> {
-            if (groupLeader) {
-                // Children the kernel's code started (a subprocess, a wrapper's real kernel) must not outlive it.
-                kill("KILL", "-" + p.pid());
-            }
-            return p.exitValue();
-        });
+        if (groupLeader) {
+            // Children the kernel's code started (a subprocess, a wrapper's real kernel) must not outlive it.
+            // Best effort, and apart from `exit`: a failed cleanup must never hide the kernel's death.
+            process.onExit().thenRun(() -> {
+                try {
+                    kill("KILL", "-" + process.pid());
+                } catch (RuntimeException e) {
+                    LOG.warn("could not end what is left of kernel process group {}: {}", process.pid(), e.getMessage());
+                }
+            });
+        }
+        this.exit = process.onExit().thenApply(Process::exitValue);
     }
 
     public long pid() {

@@ -30,7 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class PortReservations {
     private static final Set<Integer> RESERVED = new HashSet<>();
-    private static final PortRange RANGE = PortRange.outsideEphemeral(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+    /** Null when the host's ephemeral range leaves no room outside it. */
+    private static final PortRange RANGE = PortRange.outsideEphemeralOrNull(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
     private static final int PROBES_PER_PORT = 200;
 
     private PortReservations() {
@@ -40,10 +41,15 @@ public final class PortReservations {
     public static Map<Channel, Integer> reserve() {
         Map<Channel, Integer> ports = new EnumMap<>(Channel.class);
         synchronized (RESERVED) {
-            for (Channel channel : Channel.values()) {
-                int port = freePort();
-                RESERVED.add(port);
-                ports.put(channel, port);
+            try {
+                for (Channel channel : Channel.values()) {
+                    int port = freePort();
+                    RESERVED.add(port);
+                    ports.put(channel, port);
+                }
+            } catch (RuntimeException e) {
+                RESERVED.removeAll(ports.values());
+                throw e;
             }
         }
         return ports;
@@ -56,7 +62,7 @@ public final class PortReservations {
         }
     }
 
-    /** The range kernel ports are drawn from. */
+    /** The range kernel ports are drawn from, or null (ports from bind(0)). */
     static PortRange range() {
         return RANGE;
     }
@@ -68,6 +74,9 @@ public final class PortReservations {
     }
 
     private static int freePort() {
+        if (RANGE == null) {
+            return anyFreePort(); // no room outside the ephemeral range on this host: as jupyter_client does
+        }
         ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < PROBES_PER_PORT; i++) {
             int port = random.nextInt(RANGE.low(), RANGE.high() + 1);
@@ -77,6 +86,19 @@ public final class PortReservations {
         }
         throw new UncheckedIOException(new IOException("no free loopback port for a kernel after "
                 + PROBES_PER_PORT + " tries in " + RANGE));
+    }
+
+    private static int anyFreePort() {
+        for (int i = 0; i < PROBES_PER_PORT; i++) {
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                if (!RESERVED.contains(probe.getLocalPort())) {
+                    return probe.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot find a free loopback port for a kernel", e);
+            }
+        }
+        throw new UncheckedIOException(new IOException("no free loopback port for a kernel after " + PROBES_PER_PORT + " tries"));
     }
 
     private static boolean bindable(int port) {
@@ -116,6 +138,14 @@ public final class PortReservations {
             }
             throw new IllegalStateException("the ephemeral port range " + ephemeralLow + "-" + ephemeralHigh
                     + " (" + ipLocalPortRange + ") leaves no room for kernel ports outside it; narrow it");
+        }
+
+        static PortRange outsideEphemeralOrNull(Path ipLocalPortRange) {
+            try {
+                return outsideEphemeral(ipLocalPortRange);
+            } catch (IllegalStateException noRoom) {
+                return null;
+            }
         }
 
         @Override

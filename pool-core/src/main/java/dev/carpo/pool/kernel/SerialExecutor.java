@@ -3,7 +3,6 @@ package dev.carpo.pool.kernel;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,8 +32,8 @@ final class SerialExecutor implements Executor {
         }
         try {
             delegate.execute(this::drain);
-        } catch (RejectedExecutionException shutDown) {
-            // The runtime's callback pool is closed: run here rather than leave a future uncompleted forever.
+        } catch (RuntimeException shutDown) {
+            // The runtime's callback pool is closed (or failed): run here rather than leave a future uncompleted forever.
             drain();
         }
     }

@@ -10,7 +10,7 @@ import java.util.List;
  */
 public final class PooledKernel {
     private final Kernel kernel;
-    private final List<KernelExecution> startSetup;
+    private List<KernelExecution> startSetup;
     private int setupApplied;
     private boolean used;
     private long joinedNanos;
@@ -33,6 +33,11 @@ public final class PooledKernel {
     /** How many entries of the pool's setup code this kernel ran at start. */
     public int startSetupCount() {
         return startSetup.size();
+    }
+
+    /** Drops the start-time results (and the output they hold) once the pool has answered from them. */
+    public void releaseStartSetup() {
+        startSetup = List.of();
     }
 
     /** How many entries of the pool's setup code this kernel has run or has queued. */

@@ -80,6 +80,8 @@ class ConnectionInfoTest {
         Path everything = Files.writeString(tmp.resolve("all"), "1024\t65535\n");
         assertThatThrownBy(() -> PortReservations.PortRange.outsideEphemeral(everything))
                 .hasMessageContaining("1024-65535").hasMessageContaining(everything.toString());
+        // No room outside it: kernels still start, on bind(0) ports as jupyter_client's.
+        assertThat(PortReservations.PortRange.outsideEphemeralOrNull(everything)).isNull();
 
         assertThat(PortReservations.PortRange.outsideEphemeral(tmp.resolve("missing")))
                 .isEqualTo(new PortReservations.PortRange(10000, 32767));
