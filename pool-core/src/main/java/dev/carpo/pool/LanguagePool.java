@@ -682,15 +682,20 @@ public final class LanguagePool implements AutoCloseable {
     private void requeue(Slot s, List<Runnable> after) {
         for (Job job : s.queue) {
             if (job.setupIndex >= 0) {
-                queued--;
-                job.finished = true;
-                cancelTimer(job.timer);
-                after.add(deliver(() -> job.future.complete(null)));
+                answerQueuedBroadcast(job, null, after);
             } else {
                 queue.add(job);
             }
         }
         s.queue.clear();
+    }
+
+    /** Ends a broadcast job taken off a queue without running it: with a result it already has, or none (null). */
+    private void answerQueuedBroadcast(Job job, ExecutionResult result, List<Runnable> after) {
+        queued--;
+        job.finished = true;
+        cancelTimer(job.timer);
+        after.add(deliver(() -> job.future.complete(result)));
     }
 
     private void retire(Slot s, List<Runnable> after, String why) {
@@ -818,18 +823,11 @@ public final class LanguagePool implements AutoCloseable {
             }
             it.remove();
             if (job.setupIndex < pk.startSetupCount()) {
-                queued--;
-                job.finished = true;
-                cancelTimer(job.timer);
-                ExecutionResult r = new ExecutionResult(pk.startSetup(job.setupIndex), slots.indexOf(target), pk.kernel().id(),
-                        Duration.ofNanos(System.nanoTime() - job.submittedNanos), valuesAsDisplayData);
-                after.add(deliver(() -> job.future.complete(r)));
+                answerQueuedBroadcast(job, new ExecutionResult(pk.startSetup(job.setupIndex), slots.indexOf(target),
+                        pk.kernel().id(), Duration.ofNanos(System.nanoTime() - job.submittedNanos), valuesAsDisplayData), after);
             } else if (job.setupIndex < pk.setupApplied()) {
                 // A warm kernel that already ran it while serving before: nothing to run, no result to give.
-                queued--;
-                job.finished = true;
-                cancelTimer(job.timer);
-                after.add(deliver(() -> job.future.complete(null)));
+                answerQueuedBroadcast(job, null, after);
             } else {
                 stale.put(job.setupIndex, job);
             }

@@ -310,7 +310,10 @@ final class CarpoLib extends TwoArgFunction {
         LanguagePool pool = pool(function, language == null ? LuaValue.NIL : LuaValue.valueOf(language));
         ExecuteOptions.Builder b = ExecuteOptions.builder();
         if (instance != null) {
-            b.instance(instanceIndex(function, pool, instance));
+            if (instance < 1) {
+                throw outOfRange(function, pool, instance);
+            }
+            b.instance(instance - 1);
         }
         if (timeout == null) {
             timeout = pool.options().defaultTimeout();
@@ -319,20 +322,13 @@ final class CarpoLib extends TwoArgFunction {
         CompletableFuture<ExecutionResult> f;
         try {
             f = pool.submit(code, b.build());
-        } catch (IllegalArgumentException shrankMeanwhile) {
-            throw outOfRange(function, pool, instance);
+        } catch (IllegalArgumentException pastTheEnd) {
+            throw outOfRange(function, pool, instance); // the pool's own range check, numbered from 1
         }
         return new LuaJobFuture(waits.track(f), pool.language(), timeout);
     }
 
-    /** A 1-based instance from a script as the pool's 0-based index, or an error naming the valid range. */
-    private static int instanceIndex(String function, LanguagePool pool, int instance) {
-        if (instance < 1 || instance > pool.stats().instances().size()) {
-            throw outOfRange(function, pool, instance);
-        }
-        return instance - 1;
-    }
-
+    /** An instance out of range, numbered from 1 as the script numbers it, with the range there is. */
     private static LuaError outOfRange(String function, LanguagePool pool, Integer instance) {
         int n = pool.stats().instances().size();
         return LuaOptions.error(function, "instance " + instance + " is out of range: pool '" + pool.language()
