@@ -231,8 +231,11 @@ class CarpoCommandIT {
         Path out = tmp.resolve("pty.out");
         // script(1) gives the REPL a real pseudo-terminal, whose line discipline turns ^C into SIGINT.
         List<String> command = new ArrayList<>(WITH_SIGINT);
-        command.addAll(List.of("script", "-qefc", "./carpo repl", "/dev/null"));
-        Process p = start(command, out, tmp.resolve("pty.err"));
+        // script runs the command through $SHELL; without exec a shell waits in the foreground group, and dash
+        // (the /bin/sh that CI has as $SHELL) dies of the ^C itself, which script then reports as exit 130.
+        command.addAll(List.of("env", "SHELL=/bin/sh", "script", "-qefc", "exec ./carpo repl", "/dev/null"));
+        Path err = tmp.resolve("pty.err");
+        Process p = start(command, out, err);
         OutputStream in = p.getOutputStream();
         await().atMost(Duration.ofSeconds(120)).until(() -> Files.readString(out).contains("Lua REPL"));
         type(in, "carpo.create_pool('python', 'python3', {size = 1}) and nil\r");
@@ -255,8 +258,16 @@ class CarpoCommandIT {
 
         type(in, "\u0004");
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("Ctrl-D exits").isTrue();
-        assertThat(p.exitValue()).isZero();
+        assertThat(p.exitValue()).as(() -> transcript(out, err)).isZero();
         assertGone(kernels);
+    }
+
+    private static String transcript(Path out, Path err) {
+        try {
+            return "terminal:\n" + Files.readString(out) + "\nstderr:\n" + Files.readString(err);
+        } catch (IOException e) {
+            return "(no transcript: " + e + ")";
+        }
     }
 
     private static void type(OutputStream in, String keys) throws IOException {
