@@ -57,6 +57,8 @@ final class KernelConnection {
     private final Set<String> probes = new HashSet<>();
     private ObjectNode infoReply;
     private boolean iopubSeen;
+    /** Set from a JeroMQ I/O thread once the stdin DEALER has completed its ZMTP handshake. */
+    private volatile boolean stdinConnected;
     private boolean isReady;
     private long lastPong;
     private Runnable heartbeatTimer = () -> { };
@@ -94,7 +96,12 @@ final class KernelConnection {
             byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
             for (Channel channel : Channel.values()) {
                 sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
-                        s -> configure(channel, s, identity), s -> onReadable(channel, s)));
+                        s -> {
+                            configure(channel, s, identity);
+                            if (channel == Channel.STDIN) {
+                                watchStdinHandshake(s);
+                            }
+                        }, s -> onReadable(channel, s)));
             }
             probe();
         });
@@ -114,6 +121,20 @@ final class KernelConnection {
             // The kernel routes input_request to the stdin socket whose identity sent the execute.
             default -> socket.setIdentity(identity);
         }
+    }
+
+    /**
+     * The kernel's stdin ROUTER drops an input_request addressed to a peer whose handshake has not
+     * finished, and the kernel then waits for an answer forever. Each DEALER reconnects on its own
+     * schedule, so shell and iopub answering proves nothing about stdin: readiness waits for it too.
+     */
+    private void watchStdinHandshake(ZMQ.Socket socket) {
+        socket.setEventHook(event -> {
+            if (!stdinConnected) {
+                stdinConnected = true;
+                onLoop(() -> watchReadiness(Channel.STDIN, null));
+            }
+        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL);
     }
 
     long rejectedMessages() {
@@ -201,7 +222,7 @@ final class KernelConnection {
                 });
             }
             p.sent = Instant.now();
-            IoLoop.send(socket, codec.encode(message));
+            loop.send(socket, codec.encode(message));
         });
         if (!queued) {
             p.fail(loopGone());
@@ -273,10 +294,15 @@ final class KernelConnection {
         }
         Message message = session.request("kernel_info_request", WireCodec.mapper().createObjectNode());
         probes.add(message.header().msgId());
-        readiness = probes.size() + " kernel_info_request(s) sent; kernel_info_reply " + (infoReply != null ? "received" : "not received")
-                + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; " + rejected.get() + " message(s) rejected";
-        IoLoop.send(sockets.get(Channel.SHELL), codec.encode(message));
+        describeReadiness();
+        loop.send(sockets.get(Channel.SHELL), codec.encode(message));
         scheduleProbe(PROBE_INTERVAL);
+    }
+
+    private void describeReadiness() {
+        readiness = probes.size() + " kernel_info_request(s) sent; kernel_info_reply " + (infoReply != null ? "received" : "not received")
+                + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; stdin " + (stdinConnected ? "connected" : "not connected")
+                + "; " + rejected.get() + " message(s) rejected";
     }
 
     /** One probe timer per connection: a new schedule replaces the pending one, so probes never multiply. */
@@ -352,7 +378,8 @@ final class KernelConnection {
                 scheduleProbe(IOPUB_GRACE);
             }
         }
-        if (infoReply != null && iopubSeen) {
+        describeReadiness();
+        if (infoReply != null && iopubSeen && stdinConnected && !isReady && death == null) {
             isReady = true;
             probeTimer.run();
             probes.clear();
@@ -373,7 +400,7 @@ final class KernelConnection {
             handOff(onHeartbeatLost);
             return;
         }
-        sockets.get(Channel.HEARTBEAT).send(PING);
+        loop.send(sockets.get(Channel.HEARTBEAT), List.of(PING));
         heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
     }
 
@@ -385,7 +412,7 @@ final class KernelConnection {
             ObjectNode content = WireCodec.mapper().createObjectNode();
             content.put("value", value);
             content.put("status", "ok");
-            IoLoop.send(sockets.get(Channel.STDIN), codec.encode(session.reply(inputRequest, "input_reply", content)));
+            loop.send(sockets.get(Channel.STDIN), codec.encode(session.reply(inputRequest, "input_reply", content)));
         });
     }
 

@@ -3,11 +3,16 @@ package dev.carpo.pool.protocol;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.Pipe;
-import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,13 +26,18 @@ import org.slf4j.LoggerFactory;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
-import org.zeromq.ZPoller;
 
 /**
  * The one thread that owns ZeroMQ sockets. ZeroMQ sockets are not thread-safe, so every socket of
  * every kernel is created, polled, read, written and closed here; other threads hand work in with
- * {@link #execute}, which wakes the poller through a pipe (no poll-and-sleep loop, so no added
+ * {@link #execute}, which wakes the selector through a pipe (no poll-and-sleep loop, so no added
  * latency). Timers ({@link #schedule}) drive heartbeats and deadlines on the same thread.
+ *
+ * <p>One {@link Selector} lives as long as the loop, with each socket's {@code ZMQ_FD} registered
+ * once: a wake-up costs work for the sockets that woke, not for every socket of every kernel (as
+ * a {@code ZPoller}, which re-registers and queries them all on each poll, does). {@code ZMQ_FD}
+ * is edge-triggered and any operation on the socket may consume its signal, so a socket that
+ * signalled or was written to is "dirty" and is read while {@code ZMQ_EVENTS} says POLLIN.
  *
  * <p>Handlers run on this thread and must only do bookkeeping: anything that may block or that
  * runs user code belongs on another executor.
@@ -38,12 +48,13 @@ public final class IoLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IoLoop.class);
 
     private final ZContext context = new ZContext(1);
-    private final ZPoller poller = new ZPoller(context);
+    private final Selector selector;
     private final Pipe wakeup;
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
-    private final List<ZMQ.Socket> sockets = new ArrayList<>();
+    private final Map<ZMQ.Socket, Registration> sockets = new IdentityHashMap<>();
+    private final ArrayDeque<Registration> dirty = new ArrayDeque<>();
     private final AtomicLong timerSeq = new AtomicLong();
     private final Set<Runnable> stopHooks = ConcurrentHashMap.newKeySet();
     private final Thread thread;
@@ -54,23 +65,13 @@ public final class IoLoop implements AutoCloseable {
     /** Starts the loop on a daemon thread of the given name. */
     public IoLoop(String name) {
         try {
+            selector = Selector.open();
             wakeup = Pipe.open();
             wakeup.source().configureBlocking(false);
+            wakeup.source().register(selector, SelectionKey.OP_READ, null);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the I/O loop's wake-up pipe", e);
+            throw new UncheckedIOException("cannot open the I/O loop's selector and wake-up pipe", e);
         }
-        poller.register(wakeup.source(), new ZPoller.EventsHandler() {
-            @Override
-            public boolean events(ZMQ.Socket socket, int events) {
-                return true;
-            }
-
-            @Override
-            public boolean events(SelectableChannel channel, int events) {
-                drainWakeups();
-                return true;
-            }
-        }, ZPoller.IN);
         thread = new Thread(this::run, name);
         thread.setDaemon(true);
         thread.start();
@@ -142,32 +143,24 @@ public final class IoLoop implements AutoCloseable {
         socket.setLinger(0);
         configure.accept(socket);
         socket.connect(endpoint);
-        poller.register(socket, new ZPoller.EventsHandler() {
-            @Override
-            public boolean events(ZMQ.Socket s, int events) {
-                try {
-                    onReadable.accept(s);
-                } catch (RuntimeException e) {
-                    LOG.error("I/O loop: socket handler failed", e);
-                }
-                return true;
-            }
-
-            @Override
-            public boolean events(SelectableChannel channel, int events) {
-                return true;
-            }
-        }, ZPoller.IN);
-        sockets.add(socket);
+        Registration registration = new Registration(socket, onReadable);
+        try {
+            registration.key = socket.getFD().register(selector, SelectionKey.OP_READ, registration);
+        } catch (IOException e) {
+            socket.close();
+            throw new UncheckedIOException("cannot watch a " + type + " socket for " + endpoint, e);
+        }
+        sockets.put(socket, registration);
+        markDirty(registration);
         return socket;
     }
 
     /** Unregisters and closes a socket; call from the loop thread. */
     public void close(ZMQ.Socket socket) {
         requireLoop();
-        if (sockets.remove(socket)) {
-            poller.unregister(socket);
-            socket.close();
+        Registration registration = sockets.remove(socket);
+        if (registration != null) {
+            registration.close();
         }
     }
 
@@ -185,10 +178,18 @@ public final class IoLoop implements AutoCloseable {
         return frames;
     }
 
-    /** Sends a multipart message; call from the loop thread. */
-    public static void send(ZMQ.Socket socket, List<byte[]> frames) {
+    /**
+     * Sends a multipart message on a socket of this loop; call from the loop thread. A send may
+     * consume the socket's read signal, so the socket is checked for input before the next wait.
+     */
+    public void send(ZMQ.Socket socket, List<byte[]> frames) {
+        requireLoop();
         for (int i = 0; i < frames.size(); i++) {
             socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
+        }
+        Registration registration = sockets.get(socket);
+        if (registration != null) {
+            markDirty(registration);
         }
     }
 
@@ -200,9 +201,25 @@ public final class IoLoop implements AutoCloseable {
                 if (!running) {
                     break;
                 }
-                poller.poll(timeout);
+                readDirty();
+                if (!tasks.isEmpty() || !dirty.isEmpty()) {
+                    // Handlers queued work or a socket still has input (left for fairness): do not wait.
+                    selector.selectNow();
+                } else if (timeout < 0) {
+                    selector.select();
+                } else {
+                    selector.select(timeout);
+                }
+                for (SelectionKey key : selector.selectedKeys()) {
+                    if (key.attachment() instanceof Registration registration) {
+                        markDirty(registration);
+                    } else {
+                        drainWakeups();
+                    }
+                }
+                selector.selectedKeys().clear();
             }
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException | Error | IOException e) {
             LOG.error("I/O loop {} failed", thread.getName(), e);
             running = false;
         } finally {
@@ -215,13 +232,45 @@ public final class IoLoop implements AutoCloseable {
                 }
             }
             runTasks(); // what was queued before `stopped`: its owners have failed, so it ends at once
-            for (ZMQ.Socket socket : new ArrayList<>(sockets)) {
-                poller.unregister(socket);
-                socket.close();
+            for (Registration registration : new ArrayList<>(sockets.values())) {
+                registration.close();
             }
             sockets.clear();
-            poller.close();
+            try {
+                selector.close();
+            } catch (IOException | ClosedSelectorException e) {
+                LOG.debug("I/O loop selector close failed", e);
+            }
             context.close();
+        }
+    }
+
+    /**
+     * Reads every dirty socket while ZMQ_EVENTS reports input. A socket is given a bounded number
+     * of reads per round, so one kernel streaming output cannot starve the others or the timers.
+     */
+    private void readDirty() {
+        for (int n = dirty.size(); n > 0; n--) {
+            Registration registration = dirty.poll();
+            registration.queued = false;
+            for (int reads = 0; !registration.closed && (registration.socket.getEvents() & ZMQ.Poller.POLLIN) != 0; reads++) {
+                if (reads == 64) {
+                    markDirty(registration);
+                    break;
+                }
+                try {
+                    registration.onReadable.accept(registration.socket);
+                } catch (RuntimeException e) {
+                    LOG.error("I/O loop: socket handler failed", e);
+                }
+            }
+        }
+    }
+
+    private void markDirty(Registration registration) {
+        if (!registration.queued && !registration.closed) {
+            registration.queued = true;
+            dirty.add(registration);
         }
     }
 
@@ -307,6 +356,26 @@ public final class IoLoop implements AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    /** A socket, its handler, and its key in the selector. */
+    private static final class Registration {
+        final ZMQ.Socket socket;
+        final Consumer<ZMQ.Socket> onReadable;
+        SelectionKey key;
+        boolean queued;
+        boolean closed;
+
+        Registration(ZMQ.Socket socket, Consumer<ZMQ.Socket> onReadable) {
+            this.socket = socket;
+            this.onReadable = onReadable;
+        }
+
+        void close() {
+            closed = true;
+            key.cancel();
+            socket.close();
+        }
     }
 
     private static final class Timer implements Comparable<Timer> {

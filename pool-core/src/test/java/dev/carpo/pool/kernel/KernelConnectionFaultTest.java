@@ -1,6 +1,7 @@
 package dev.carpo.pool.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carpo.pool.protocol.Channel;
@@ -99,7 +100,13 @@ class KernelConnectionFaultTest {
     private void send(Channel channel, WireCodec codec, Message to, String type, ObjectNode content) {
         Message m = new Message(channel == Channel.IOPUB ? List.of() : to.identities(), kernelSession.header(type),
                 to.header(), null, content, null);
-        IoLoop.send(kernelSide.get(channel), codec.encode(m));
+        sendAll(kernelSide.get(channel), codec.encode(m));
+    }
+
+    private static void sendAll(ZMQ.Socket socket, List<byte[]> frames) {
+        for (int i = 0; i < frames.size(); i++) {
+            socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
+        }
     }
 
     private static ObjectNode json(String s) throws Exception {
@@ -113,7 +120,7 @@ class KernelConnectionFaultTest {
         // A forged reply and a garbled one first: neither may make the client ready.
         send(Channel.SHELL, forged, probe, "kernel_info_reply", json("{\"status\":\"ok\",\"implementation\":\"forged\"}"));
         List<byte[]> garbled = List.of(probe.identities().get(0), "not".getBytes(), "a message".getBytes());
-        IoLoop.send(kernelSide.get(Channel.SHELL), garbled);
+        sendAll(kernelSide.get(Channel.SHELL), garbled);
         // Then answer every probe properly until the client's SUB socket has joined.
         ObjectNode info = json("{\"status\":\"ok\",\"implementation\":\"fake\",\"protocol_version\":\"5.3\"}");
         while (true) {
@@ -127,6 +134,39 @@ class KernelConnectionFaultTest {
                 probe = receive(Channel.SHELL);
             }
         }
+    }
+
+    @Test
+    void notReadyUntilStdinHasConnectedSoNoInputRequestIsDropped() throws Exception {
+        // The kernel's stdin ROUTER is not there yet while shell and iopub already answer.
+        ZMQ.Socket lateStdin = kernelSide.remove(Channel.STDIN);
+        lateStdin.close();
+        CompletableFuture<ObjectNode> ready = connection.connect();
+        ObjectNode info = json("{\"status\":\"ok\",\"implementation\":\"fake\",\"protocol_version\":\"5.3\"}");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Message probe = receive(Channel.SHELL);
+            send(Channel.IOPUB, good, probe, "status", json("{\"execution_state\":\"idle\"}"));
+            send(Channel.SHELL, good, probe, "kernel_info_reply", info);
+            return connection.readiness().contains("kernel_info_reply received; iopub delivering; stdin not connected");
+        });
+        assertThat(ready).isNotDone();
+
+        ZMQ.Socket stdin = zmq.createSocket(SocketType.ROUTER);
+        stdin.setLinger(0);
+        stdin.bind("tcp://127.0.0.1:" + ports.get(Channel.STDIN));
+        kernelSide.put(Channel.STDIN, stdin);
+        assertThat(ready.get(20, TimeUnit.SECONDS).path("implementation").asText()).isEqualTo("fake");
+
+        // Right away, an input_request reaches the client and its answer comes back.
+        CompletableFuture<KernelExecution> run = connection.execute(ExecuteRequest.builder("input()").input((prompt, password) -> "Ada").build());
+        Message exec = receiveSkippingProbes();
+        send(Channel.STDIN, good, exec, "input_request", json("{\"prompt\":\"who? \",\"password\":false}"));
+        Message answer = receive(Channel.STDIN);
+        assertThat(answer.type()).isEqualTo("input_reply");
+        assertThat(answer.content().path("value").asText()).isEqualTo("Ada");
+        send(Channel.SHELL, good, exec, "execute_reply", json("{\"status\":\"ok\",\"execution_count\":1}"));
+        send(Channel.IOPUB, good, exec, "status", json("{\"execution_state\":\"idle\"}"));
+        assertThat(run.get(20, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.OK);
     }
 
     @Test
