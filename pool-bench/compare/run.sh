@@ -27,6 +27,31 @@ for spec in $specs; do
   ours rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
   theirs jc-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
 done
+# Remote kernels: the same round trip with the kernel behind a real Jupyter Server on loopback (REST + WebSocket).
+if "$py" -c 'import jupyter_server' 2>/dev/null; then
+  gw_port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  gw_token=$("$py" -c 'import secrets; print(secrets.token_hex(16))')
+  gw_dir="$(mktemp -d)"
+  JUPYTER_RUNTIME_DIR="$gw_dir/runtime" JUPYTER_CONFIG_DIR="$gw_dir/config" "$py" -m jupyter_server --no-browser --allow-root \
+    --ServerApp.ip=127.0.0.1 --ServerApp.port="$gw_port" --ServerApp.port_retries=0 --ServerApp.token="$gw_token" \
+    --ServerApp.root_dir="$gw_dir" > "$gw_dir/server.log" 2>&1 &
+  gw_pid=$!
+  trap 'kill "$gw_pid" 2>/dev/null; wait "$gw_pid" 2>/dev/null; rm -rf "$results" "$gw_dir"' EXIT
+  "$py" - "$gw_port" "$gw_token" <<'PY'
+import sys, time, urllib.request
+req = urllib.request.Request("http://127.0.0.1:%s/api/kernelspecs" % sys.argv[1], headers={"Authorization": "token " + sys.argv[2]})
+for _ in range(300):
+    try:
+        urllib.request.urlopen(req, timeout=2)
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit("Jupyter Server did not answer within 30 s")
+PY
+  # python3 only: xpython has no installed kernelspec the server could find (BenchKernels makes one for the local runs).
+  ours remote-rt --spec python3 --jobs "$rt_jobs" --warmup "$warmup" --gateway "http://127.0.0.1:$gw_port" --token "$gw_token"
+  kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
+fi
 theirs ipp --work latency --jobs "$rt_jobs" --warmup "$warmup"
 for n in $sizes; do
   for work in tiny sleep; do

@@ -26,7 +26,7 @@ print("|---|---|---|---|---|---|---|---|---|---|")
 seen = set()
 for r in rows:
     key = (r["workload"], r["spec"], r["n"])
-    if r["impl"] not in ("carpo", "carpo (kernel)", "carpo (pool of 1)") or key in seen and r["impl"] == "carpo":
+    if not r["impl"].startswith("carpo") or key in seen and r["impl"] == "carpo":
         continue
     seen.add(key)
     workload, spec, n = key
@@ -46,8 +46,9 @@ for r in rows:
     if "port_collisions" in r:
         extra = " (%d port collisions)" % r["port_collisions"]
     if workload == "footprint":
-        extra = " threads (%.0f before; %.0f process reapers); heap %.0f KiB/kernel" % (
-            r["threads_before"], r["process_reaper_threads"], r["heap_per_kernel_kib"])
+        extra = " threads (%.0f before; %.0f of them the JDK's process reapers; %s while starting); heap %.0f KiB/kernel" % (
+            r["threads_before"], r["process_reaper_threads"], "%.0f" % r["threads_during_start"] if "threads_during_start" in r else "?",
+            r["heap_per_kernel_kib"])
     print("| %s | %s | %d | %s%s | %s | %s | %s | %s | %s | %s |" % (
         label, spec, n, fmt(ours), extra, fmt(floor), fmt(jc), fmt(ipp), ratio(ours, floor), ratio(ours, jc), ratio(ours, ipp)))
 for r in rows:

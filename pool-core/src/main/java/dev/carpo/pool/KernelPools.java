@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.kernel.KernelSpecs;
+import dev.carpo.pool.kernel.KernelStartException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,9 +57,11 @@ public final class KernelPools implements AutoCloseable {
         this.registry = builder.registry;
         int n = INSTANCES.incrementAndGet();
         AtomicInteger starters = new AtomicInteger();
-        starter = Executors.newCachedThreadPool(r -> daemon(r, "carpo-start-" + n + "-" + starters.incrementAndGet()));
+        // A start blocks its thread for the kernel's whole start-up, so starts get a thread each; they retire
+        // seconds after the burst, so a pool's steady state holds no thread per kernel.
+        starter = shortLived(r -> daemon(r, "carpo-start-" + n + "-" + starters.incrementAndGet()));
         AtomicInteger completers = new AtomicInteger();
-        completer = Executors.newCachedThreadPool(r -> daemon(r, "carpo-complete-" + n + "-" + completers.incrementAndGet()));
+        completer = shortLived(r -> daemon(r, "carpo-complete-" + n + "-" + completers.incrementAndGet()));
         scheduler = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "carpo-timer-" + n));
         scheduler.setRemoveOnCancelPolicy(true);
         events = Executors.newSingleThreadExecutor(r -> daemon(r, "carpo-events-" + n));
@@ -98,8 +101,9 @@ public final class KernelPools implements AutoCloseable {
         }
         KernelSpec kernelSpec;
         try {
-            kernelSpec = specs.resolve(spec);
-        } catch (KernelSpecException e) {
+            // On a gateway the spec is one of the server's names, checked now so a typo fails here, naming what there is.
+            kernelSpec = options.gateway() != null ? runtime.gateway(options.gateway()).kernelSpec(spec) : specs.resolve(spec);
+        } catch (KernelSpecException | KernelStartException e) {
             return CompletableFuture.failedFuture(new PoolFailedException(language, -1, e.getMessage(), e));
         }
         LanguagePool[] holder = new LanguagePool[1];
@@ -180,6 +184,12 @@ public final class KernelPools implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** A cached pool whose idle threads retire after 5 s rather than the JDK's 60 s. */
+    private static ExecutorService shortLived(java.util.concurrent.ThreadFactory factory) {
+        return new java.util.concurrent.ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS,
+                new java.util.concurrent.SynchronousQueue<>(), factory);
     }
 
     private static Thread daemon(Runnable r, String name) {

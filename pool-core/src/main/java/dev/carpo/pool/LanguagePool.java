@@ -139,6 +139,7 @@ public final class LanguagePool implements AutoCloseable {
                 .startupTimeout(options.startupTimeout())
                 .heartbeatTimeout(options.heartbeatTimeout())
                 .shutdownGrace(options.shutdownGrace())
+                .gateway(options.gateway())
                 .build();
         KernelFactory factory = new KernelFactory(runtime, spec, kernelOptions, options.startupTimeout(),
                 this::setupSnapshot, this::launched, this::kernelDied);
@@ -186,6 +187,11 @@ public final class LanguagePool implements AutoCloseable {
     /** The language key this pool was created under. */
     public String language() {
         return language;
+    }
+
+    /** Where its kernels run: {@code local}, or the gateway's {@code host:port} (the metrics' {@code location} tag). */
+    public String location() {
+        return options.gateway() == null ? "local" : options.gateway().location();
     }
 
     /** The kernelspec its kernels start from. */

@@ -17,8 +17,8 @@ import java.util.function.ToDoubleFunction;
 import org.apache.commons.pool2.impl.GenericObjectPool;
 
 /**
- * One pool's Micrometer meters, named {@code carpo.<thing>.<measure>} with tags {@code language}
- * and {@code pool}, as HikariCP's MicrometerMetricsTracker does for connections. Gauges and
+ * One pool's Micrometer meters, named {@code carpo.<thing>.<measure>} with tags {@code language},
+ * {@code pool} and {@code location} ({@code local} or the gateway's {@code host:port}), as HikariCP's MicrometerMetricsTracker does for connections. Gauges and
  * function counters read the pool when scraped; the three timers are recorded as work happens.
  * {@link #close()} removes every meter, so a closed pool is neither kept alive nor reported.
  * The README lists every meter.
@@ -51,7 +51,7 @@ final class PoolMeters {
     PoolMeters(MeterRegistry registry, LanguagePool pool, GenericObjectPool<?> objectPool) {
         this.registry = registry;
         this.tags = Tags.of("language", pool.spec().language().isEmpty() ? pool.language() : pool.spec().language(),
-                "pool", pool.language());
+                "pool", pool.language(), "location", pool.location());
         for (String state : List.of("starting", "idle", "busy", "dead")) {
             gauge("carpo.kernels", pool, p -> kernelsIn(p.snapshot(), state), null,
                     "Kernels of the pool by state (dead: instances whose kernel died and is not yet replaced)", Tags.of("state", state));

@@ -1,5 +1,7 @@
 package dev.carpo.pool;
 
+import dev.carpo.pool.kernel.Gateway;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,6 +35,9 @@ import java.util.Map;
  * @param leaseTimeout how long {@link LanguagePool#lease()} waits for a free instance
  * @param heartbeatTimeout how long a silent heartbeat takes to declare a kernel dead
  * @param shutdownGrace how long a kernel gets to exit after shutdown_request, and again after SIGTERM
+ * @param gateway the Jupyter Server or Enterprise Gateway the pool's kernels run on, or {@code null}
+ *        for local processes; the spec is then a kernelspec name on that server, {@code env} goes in
+ *        each start request and {@code workingDirectory} is a path on the server
  */
 public record PoolOptions(
         int min,
@@ -50,7 +55,8 @@ public record PoolOptions(
         Duration interruptGrace,
         Duration leaseTimeout,
         Duration heartbeatTimeout,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Gateway gateway) {
 
     public PoolOptions {
         if (min < 0) {
@@ -102,7 +108,7 @@ public record PoolOptions(
     PoolOptions withBounds(int newMin, int newMax) {
         return new PoolOptions(newMin, newMax, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                 idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                heartbeatTimeout, shutdownGrace);
+                heartbeatTimeout, shutdownGrace, gateway);
     }
 
     /** Builder for {@link PoolOptions}; defaults: size 1, LEAST_BUSY, 5 min timeout, 10 000 queued. */
@@ -123,6 +129,7 @@ public record PoolOptions(
         private Duration leaseTimeout = Duration.ofSeconds(30);
         private Duration heartbeatTimeout = Duration.ofSeconds(10);
         private Duration shutdownGrace = Duration.ofSeconds(5);
+        private Gateway gateway;
 
         /** A fixed pool of {@code n} kernels. */
         public Builder size(int n) {
@@ -217,10 +224,26 @@ public record PoolOptions(
             return this;
         }
 
+        /**
+         * Runs the pool's kernels on a Jupyter Server or Enterprise Gateway rather than as local
+         * processes: {@code gateway(URI.create("http://gateway:8888"), token)}. The token may be
+         * {@code null} for a server without one.
+         */
+        public Builder gateway(URI url, String token) {
+            this.gateway = url == null ? null : Gateway.of(url, token);
+            return this;
+        }
+
+        /** As {@link #gateway(URI, String)}, with the connect and request timeouts given. */
+        public Builder gateway(Gateway gateway) {
+            this.gateway = gateway;
+            return this;
+        }
+
         public PoolOptions build() {
             return new PoolOptions(min, max, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                     idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                    heartbeatTimeout, shutdownGrace);
+                    heartbeatTimeout, shutdownGrace, gateway);
         }
     }
 }

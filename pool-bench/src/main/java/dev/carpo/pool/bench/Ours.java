@@ -6,10 +6,12 @@ import dev.carpo.pool.KernelPools;
 import dev.carpo.pool.LanguagePool;
 import dev.carpo.pool.PoolOptions;
 import dev.carpo.pool.PoolStats;
+import dev.carpo.pool.kernel.Gateway;
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelOptions;
 import dev.carpo.pool.kernel.KernelRuntime;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,6 +29,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * java -cp pool-bench/target/benchmarks.jar dev.carpo.pool.bench.Ours rt --spec python3 --jobs 300
+ * java -cp pool-bench/target/benchmarks.jar dev.carpo.pool.bench.Ours remote-rt --spec python3 --gateway http://127.0.0.1:8888 --token T
  * java -cp pool-bench/target/benchmarks.jar dev.carpo.pool.bench.Ours throughput --spec xpython --n 4 --work sleep
  * java -cp pool-bench/target/benchmarks.jar dev.carpo.pool.bench.Ours start --spec python3 --n 8
  * java -cp pool-bench/target/benchmarks.jar dev.carpo.pool.bench.Ours footprint --n 32
@@ -46,6 +49,7 @@ public final class Ours {
         int warmup = Integer.parseInt(a.getOrDefault("warmup", "30"));
         switch (argv[0]) {
             case "rt" -> roundTrip(spec, jobs, warmup);
+            case "remote-rt" -> remoteRoundTrip(spec, jobs, warmup, Gateway.of(URI.create(a.get("gateway")), a.get("token")));
             case "throughput" -> throughput(spec, n, jobs, warmup, a.getOrDefault("work", "tiny"));
             case "start" -> start(spec, n);
             case "footprint" -> footprint(spec, n);
@@ -65,6 +69,21 @@ public final class Ours {
             LanguagePool pool = pools.createPool("bench", spec, PoolOptions.builder().size(1).build());
             double[] ms = sample(jobs, warmup, () -> pool.execute("1"));
             emit("carpo (pool of 1)", "round trip p50", spec, 1, ms[0], "ms", Map.of("p99", ms[1], "mean", ms[2]));
+        }
+    }
+
+    /** As {@link #roundTrip}, with the kernel on a Jupyter Server (REST + one WebSocket) instead of a local process. */
+    static void remoteRoundTrip(String spec, int jobs, int warmup, Gateway gateway) throws Exception {
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            Kernel kernel = runtime.start(runtime.gateway(gateway).kernelSpec(spec), KernelOptions.builder().gateway(gateway).build())
+                    .get(120, TimeUnit.SECONDS);
+            double[] ms = sample(jobs, warmup, () -> kernel.execute("1", T));
+            emit("carpo (gateway kernel)", "round trip p50", spec, 1, ms[0], "ms", Map.of("p99", ms[1], "mean", ms[2]));
+        }
+        try (KernelPools pools = BenchKernels.pools(null)) {
+            LanguagePool pool = pools.createPool("bench", spec, PoolOptions.builder().size(1).gateway(gateway).build());
+            double[] ms = sample(jobs, warmup, () -> pool.execute("1"));
+            emit("carpo (gateway pool of 1)", "round trip p50", spec, 1, ms[0], "ms", Map.of("p99", ms[1], "mean", ms[2]));
         }
     }
 
@@ -123,11 +142,19 @@ public final class Ours {
                 LanguagePool pool = c.get(300, TimeUnit.SECONDS);
                 runAll(pool, "1", perPool * 4);
             }
+            int peak = ManagementFactory.getThreadMXBean().getThreadCount();
+            // Steady state: the threads that ran the start burst retire 5 s after it.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline && Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.getName().startsWith("carpo-start-") || t.getName().startsWith("carpo-complete-"))) {
+                TimeUnit.MILLISECONDS.sleep(200); // a measurement's settling wait, not synchronization
+            }
             int threads = ManagementFactory.getThreadMXBean().getThreadCount();
             Set<String> names = new HashSet<>();
             Thread.getAllStackTraces().keySet().forEach(t -> names.add(t.getName().replaceAll("[0-9]+", "N")));
             double heapPerKernelKiB = (usedHeapAfterGc() - heapBefore) / 1024.0 / n;
             emit("carpo", "footprint", spec, n, threads, "threads", Map.of("threads_before", (double) threadsBefore,
+                    "threads_during_start", (double) peak,
                     "heap_per_kernel_kib", heapPerKernelKiB, "process_reaper_threads",
                     (double) Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("process reaper")).count()));
             System.err.println("thread kinds: " + names);
@@ -187,7 +214,7 @@ public final class Ours {
 
     private static Map<String, String> options(String[] argv) {
         if (argv.length == 0) {
-            throw new IllegalArgumentException("usage: Ours rt|throughput|start|footprint [--spec S] [--n N] [--jobs J] [--work tiny|sleep]");
+            throw new IllegalArgumentException("usage: Ours rt|remote-rt|throughput|start|footprint [--spec S] [--n N] [--jobs J] [--work tiny|sleep] [--gateway URL --token T]");
         }
         Map<String, String> a = new LinkedHashMap<>();
         for (int i = 1; i + 1 < argv.length; i += 2) {

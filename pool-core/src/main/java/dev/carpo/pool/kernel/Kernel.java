@@ -3,6 +3,7 @@ package dev.carpo.pool.kernel;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carpo.pool.protocol.Channel;
 import dev.carpo.pool.protocol.IoLoop;
+import dev.carpo.pool.protocol.Session;
 import dev.carpo.pool.protocol.WireCodec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,13 +38,13 @@ import java.util.function.Consumer;
 public final class Kernel implements AutoCloseable {
     private static final int STDERR_TAIL_LINES = 20;
 
-    private final String id = UUID.randomUUID().toString();
+    private final String id;
     private final KernelSpec spec;
     private final KernelOptions options;
     private final Executor blocking;
     private final ConnectionInfo info;
     private final Path connectionFile;
-    private final KernelProcess process;
+    private final KernelHost host;
     private final KernelConnection connection;
     private final CompletableFuture<KernelDiedException> death = new CompletableFuture<>();
     private volatile CompletableFuture<Integer> exited;
@@ -51,15 +52,27 @@ public final class Kernel implements AutoCloseable {
     private volatile boolean shuttingDown;
     private CompletableFuture<Void> shutdown;
 
-    private Kernel(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking) {
+    private Kernel(String id, KernelSpec spec, KernelOptions options, Executor blocking, ConnectionInfo info, Path connectionFile,
+                   KernelHost host, KernelTransport transport, Session session, IoLoop loop, Executor callbacks) {
+        this.id = id;
         this.spec = spec;
         this.options = options;
         this.blocking = blocking;
+        this.info = info;
+        this.connectionFile = connectionFile;
+        this.host = host;
+        this.connection = new KernelConnection(id, transport, session, loop, callbacks, options, this::connectionLost);
+    }
+
+    /** A local child process, on five ZeroMQ sockets. */
+    private static Kernel launchLocal(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking) {
+        String id = UUID.randomUUID().toString();
         Path runtimeDir = options.runtimeDir() != null ? options.runtimeDir() : JupyterPaths.fromEnvironment().runtimeDir();
-        this.info = ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
+        ConnectionInfo info = ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
         Path stderrFile = runtimeDir.resolve("kernel-" + id + ".stderr");
+        Path connectionFile;
         try {
-            this.connectionFile = info.write(runtimeDir, id);
+            connectionFile = info.write(runtimeDir, id);
             Files.createFile(stderrFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (IOException e) {
             PortReservations.release(info.ports().values());
@@ -67,34 +80,47 @@ public final class Kernel implements AutoCloseable {
             throw new KernelStartException("kernelspec '" + spec.name() + "': cannot write connection file in "
                     + runtimeDir + ": " + e.getMessage(), e);
         }
+        KernelProcess process;
         try {
-            this.process = LocalProvisioner.launch(spec, connectionFile, options, stderrFile);
+            process = LocalProvisioner.launch(spec, connectionFile, options, stderrFile);
         } catch (RuntimeException e) {
             PortReservations.release(info.ports().values());
             deleteQuietly(connectionFile);
             deleteQuietly(stderrFile);
             throw e;
         }
-        this.connection = new KernelConnection(id, info, loop, callbacks, options, this::heartbeatLost);
+        Session session = new Session(System.getProperty("user.name"));
+        return new Kernel(id, spec, options, blocking, info, connectionFile, new LocalKernelHost(process, info, connectionFile),
+                new ZmqTransport(info, loop, session, options), session, loop, callbacks);
     }
 
-    /** Reacts to the process's exit; attached only once the kernel is registered, so an early exit cannot be lost. */
+    /** A kernel on a Jupyter Server or Enterprise Gateway, on one WebSocket; its id is the server's. */
+    private static Kernel launchRemote(GatewayClient gateway, KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
+                                       Executor blocking) {
+        RemoteKernelHost host = RemoteKernelHost.start(gateway, spec, options, blocking);
+        Session session = new Session(System.getProperty("user.name"));
+        return new Kernel(host.remoteId(), spec, options, blocking, null, null, host,
+                new WebSocketTransport(gateway, host.remoteId(), loop, session), session, loop, callbacks);
+    }
+
+    /** Reacts to the kernel's end; attached only once the kernel is registered, so an early exit cannot be lost. */
     private CompletableFuture<Integer> watchExit(Consumer<Kernel> onGone) {
-        return process.onExit().thenApply(code -> {
-            String reason = shuttingDown ? "was shut down" : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
-            died(new KernelDiedException(id, reason, code, process.stderrTail(STDERR_TAIL_LINES), shuttingDown));
-            deleteQuietly(connectionFile);
-            process.deleteFiles();
-            PortReservations.release(info.ports().values());
+        return host.onExit().thenApply(code -> {
+            String detail = host.goneDetail();
+            String reason = shuttingDown ? "was shut down" : detail != null ? detail
+                    : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
+            died(new KernelDiedException(id, reason, code, host.stderrTail(STDERR_TAIL_LINES), shuttingDown));
+            host.cleanup();
             onGone.accept(this);
             return code;
         });
     }
 
     /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
-    static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
-                                           Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
-        Kernel kernel = new Kernel(spec, options, loop, callbacks, blocking);
+    static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, GatewayClient gateway, IoLoop loop,
+                                           Executor callbacks, Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
+        Kernel kernel = gateway != null ? launchRemote(gateway, spec, options, loop, callbacks, blocking)
+                : launchLocal(spec, options, loop, callbacks, blocking);
         // Watched before anyone can see it: shutdown() needs `exited`, and an early exit must not be lost.
         kernel.exited = kernel.watchExit(onGone);
         try {
@@ -116,12 +142,12 @@ public final class Kernel implements AutoCloseable {
     }
 
     private KernelStartException startFailure(Throwable error) {
-        String where = "kernelspec '" + spec.name() + "' (" + spec.resourceDir() + ")";
+        String where = "kernelspec '" + spec.name() + "' (" + (host.isRemote() ? host.describe() : spec.origin()) + ")";
         if (error instanceof KernelDiedException died) {
             return new KernelStartException(where + ": " + died.getMessage(), died);
         }
         if (error instanceof TimeoutException) {
-            String tail = process.stderrTail(STDERR_TAIL_LINES);
+            String tail = host.stderrTail(STDERR_TAIL_LINES);
             return new KernelStartException(where + ": kernel " + id + " did not become ready within "
                     + options.startupTimeout().toMillis() + " ms (" + connection.readiness() + ")"
                     + (tail.isBlank() ? "" : "; last stderr:\n" + tail), error);
@@ -137,14 +163,22 @@ public final class Kernel implements AutoCloseable {
         return spec;
     }
 
+    /** The local process id, or -1 for a kernel on a gateway. */
     public long pid() {
-        return process.pid();
+        return host.pid();
     }
 
+    /** Where the kernel runs: {@code local}, or the gateway's {@code host:port}. */
+    public String location() {
+        return host.location();
+    }
+
+    /** The connection info of a local kernel ({@code null} for a kernel on a gateway). */
     public ConnectionInfo connectionInfo() {
         return info;
     }
 
+    /** The connection file of a local kernel ({@code null} for a kernel on a gateway). */
     public Path connectionFile() {
         return connectionFile;
     }
@@ -221,11 +255,14 @@ public final class Kernel implements AutoCloseable {
         if (!isAlive()) {
             return CompletableFuture.failedFuture(death.join());
         }
+        if (host.isRemote()) {
+            return CompletableFuture.runAsync(host::interrupt, blocking); // the server interrupts as the spec says
+        }
         if (spec.interruptMode() == InterruptMode.MESSAGE) {
             return connection.request(Channel.CONTROL, "interrupt_request", WireCodec.mapper().createObjectNode())
                     .thenApply(reply -> null);
         }
-        return CompletableFuture.runAsync(() -> process.signal("INT"), blocking);
+        return CompletableFuture.runAsync(host::interrupt, blocking);
     }
 
     /**
@@ -240,8 +277,14 @@ public final class Kernel implements AutoCloseable {
         }
         shuttingDown = true;
         long grace = options.shutdownGrace().toMillis();
+        if (host.isRemote()) {
+            // DELETE makes the server do what we do below for a local kernel: shutdown_request, wait, kill.
+            connection.closeForExecutions();
+            shutdown = CompletableFuture.runAsync(() -> host.terminate(grace), blocking).thenCompose(v -> exited).thenApply(code -> null);
+            return shutdown;
+        }
         CompletableFuture<Void> asked = CompletableFuture.completedFuture(null);
-        if (process.isAlive() && connection.death() == null) {
+        if (host.isRunning() && connection.death() == null) {
             if (connection.closeForExecutions()) {
                 // As jupyter_client: a kernel running code exits on shutdown_request only once that code stops.
                 try {
@@ -256,8 +299,8 @@ public final class Kernel implements AutoCloseable {
         // The grace period starts with the shutdown_request, not with the interrupt before it.
         shutdown = asked.thenCompose(v -> exited.copy().completeOnTimeout(null, grace, TimeUnit.MILLISECONDS))
                 .thenComposeAsync(code -> {
-                    if (process.isAlive()) {
-                        process.terminateTree(grace);
+                    if (host.isRunning()) {
+                        host.terminate(grace);
                     }
                     return exited;
                 }, blocking)
@@ -270,7 +313,7 @@ public final class Kernel implements AutoCloseable {
      * completes when the process is gone.
      */
     public CompletableFuture<Void> kill() {
-        return CompletableFuture.runAsync(() -> process.terminateTree(0), blocking).thenCompose(v -> exited).thenApply(code -> null);
+        return CompletableFuture.runAsync(() -> host.terminate(0), blocking).thenCompose(v -> exited).thenApply(code -> null);
     }
 
     /** {@link #shutdown()} and wait for it (at most three grace periods, for interrupt, request and SIGTERM, plus 10 s). */
@@ -279,11 +322,12 @@ public final class Kernel implements AutoCloseable {
         await(shutdown(), options.shutdownGrace().multipliedBy(3).plusSeconds(10));
     }
 
-    private void heartbeatLost() {
+    /** The link is gone (heartbeats, WebSocket) while the kernel may still run somewhere: end it for good. */
+    private void connectionLost(String why) {
         // A kernel that goes quiet while shutting down on request has not died on its own.
-        died(new KernelDiedException(id, "stopped answering heartbeats for " + options.heartbeatTimeout().toMillis()
-                + " ms (process " + process.pid() + " still running; killed)", null, process.stderrTail(STDERR_TAIL_LINES), shuttingDown));
-        blocking.execute(() -> process.terminateTree(0));
+        died(new KernelDiedException(id, why + " (" + host.describe() + (host.isRemote() ? "; deleted)" : " still running; killed)"),
+                null, host.stderrTail(STDERR_TAIL_LINES), shuttingDown));
+        blocking.execute(() -> host.terminate(0));
     }
 
     private void died(KernelDiedException cause) {
@@ -330,6 +374,6 @@ public final class Kernel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Kernel[" + spec.name() + " " + id + " pid " + process.pid() + "]";
+        return "Kernel[" + spec.name() + " " + id + " " + host.describe() + "]";
     }
 }

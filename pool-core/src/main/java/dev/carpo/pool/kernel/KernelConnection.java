@@ -35,33 +35,27 @@ import org.zeromq.ZMQ;
  */
 final class KernelConnection {
     private static final Logger LOG = LoggerFactory.getLogger(KernelConnection.class);
-    private static final byte[] PING = "ping".getBytes(StandardCharsets.US_ASCII);
     private static final Duration PROBE_INTERVAL = Duration.ofMillis(1000);
     private static final Duration IOPUB_GRACE = Duration.ofMillis(200);
 
     private final String kernelId;
-    private final ConnectionInfo info;
+    private final KernelTransport transport;
     private final IoLoop loop;
-    private final WireCodec codec;
-    private final Session session = new Session(System.getProperty("user.name"));
+    private final Session session;
     private final Executor callbacks;
     private final Executor events;
     private final KernelOptions options;
-    private final Runnable onHeartbeatLost;
+    private final java.util.function.Consumer<String> onLost;
     private final AtomicLong rejected = new AtomicLong();
     private final CompletableFuture<ObjectNode> ready = new CompletableFuture<>();
 
     // Loop-thread state.
-    private final Map<Channel, ZMQ.Socket> sockets = new EnumMap<>(Channel.class);
+    private boolean opened;
     private final Map<String, Pending> pending = new HashMap<>();
     private final Set<String> probes = new HashSet<>();
     private ObjectNode infoReply;
     private boolean iopubSeen;
-    /** Set from a JeroMQ I/O thread once the stdin DEALER has completed its ZMTP handshake. */
-    private volatile boolean stdinConnected;
     private boolean isReady;
-    private long lastPong;
-    private Runnable heartbeatTimer = () -> { };
     private Runnable probeTimer = () -> { };
     private volatile KernelDiedException death;
     private volatile String readiness = "sockets not yet open";
@@ -74,67 +68,59 @@ final class KernelConnection {
      * @param callbacks the shared callback pool: listeners run on it serially per kernel, and
      *        futures complete on it after the listener calls queued before them
      */
-    KernelConnection(String kernelId, ConnectionInfo info, IoLoop loop, Executor callbacks, KernelOptions options,
-                     Runnable onHeartbeatLost) {
+    KernelConnection(String kernelId, KernelTransport transport, Session session, IoLoop loop, Executor callbacks,
+                     KernelOptions options, java.util.function.Consumer<String> onLost) {
         this.kernelId = kernelId;
-        this.info = info;
+        this.transport = transport;
+        this.session = session;
         this.loop = loop;
-        this.codec = new WireCodec(info.signer());
         this.callbacks = callbacks;
         this.events = new SerialExecutor(callbacks);
         this.options = options;
-        this.onHeartbeatLost = onHeartbeatLost;
+        this.onLost = onLost;
         this.removeStopHook = loop.onStop(() -> dieOnLoop(loopGone()));
     }
 
-    /** Opens the sockets and starts probing with kernel_info until the kernel is ready. */
+    /** Opens the transport and starts probing with kernel_info until the kernel is ready. */
     CompletableFuture<ObjectNode> connect() {
         onLoop(() -> {
             if (death != null) {
                 return;
             }
-            byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
-            for (Channel channel : Channel.values()) {
-                sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
-                        s -> {
-                            configure(channel, s, identity);
-                            if (channel == Channel.STDIN) {
-                                watchStdinHandshake(s);
-                            }
-                        }, s -> onReadable(channel, s)));
-            }
+            opened = true;
+            transport.open(new KernelTransport.Receiver() {
+                @Override
+                public void onMessage(Channel channel, Message message) {
+                    if (death == null) {
+                        handle(channel, message);
+                    }
+                }
+
+                @Override
+                public void onRejected(Channel channel, String why) {
+                    rejected.incrementAndGet();
+                    LOG.warn("kernel {}: dropped a message on {}: {}", kernelId, channel, why);
+                }
+
+                @Override
+                public void onChannelsChanged() {
+                    if (!isReady && death == null) {
+                        watchReadiness(null, null);
+                    }
+                }
+
+                @Override
+                public void onLost(String why) {
+                    if (death == null) {
+                        LOG.warn("kernel {}: {}", kernelId, why);
+                        // Off the loop, and not behind this kernel's listeners (an input handler may be waiting on a person).
+                        handOff(() -> onLost.accept(why));
+                    }
+                }
+            });
             probe();
         });
         return ready;
-    }
-
-    private static void configure(Channel channel, ZMQ.Socket socket, byte[] identity) {
-        switch (channel) {
-            case IOPUB -> {
-                socket.setRcvHWM(0); // never drop output under a flood
-                socket.subscribe(new byte[0]);
-            }
-            case HEARTBEAT -> {
-                socket.setReqRelaxed(true);
-                socket.setReqCorrelate(true);
-            }
-            // The kernel routes input_request to the stdin socket whose identity sent the execute.
-            default -> socket.setIdentity(identity);
-        }
-    }
-
-    /**
-     * The kernel's stdin ROUTER drops an input_request addressed to a peer whose handshake has not
-     * finished, and the kernel then waits for an answer forever. Each DEALER reconnects on its own
-     * schedule, so shell and iopub answering proves nothing about stdin: readiness waits for it too.
-     */
-    private void watchStdinHandshake(ZMQ.Socket socket) {
-        socket.setEventHook(event -> {
-            if (!stdinConnected) {
-                stdinConnected = true;
-                onLoop(() -> watchReadiness(Channel.STDIN, null));
-            }
-        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL);
     }
 
     long rejectedMessages() {
@@ -207,9 +193,8 @@ final class KernelConnection {
                 p.fail(death);
                 return;
             }
-            ZMQ.Socket socket = sockets.get(channel);
-            if (socket == null) {
-                // Asked before the sockets were opened (a shutdown racing the start): nothing can carry it.
+            if (!opened) {
+                // Asked before the transport was opened (a shutdown racing the start): nothing can carry it.
                 p.fail(new KernelException("kernel " + kernelId + " is not connected yet; cannot send " + message.type()));
                 return;
             }
@@ -222,7 +207,7 @@ final class KernelConnection {
                 });
             }
             p.sent = Instant.now();
-            loop.send(socket, codec.encode(message));
+            transport.send(channel, message);
         });
         if (!queued) {
             p.fail(loopGone());
@@ -276,14 +261,12 @@ final class KernelConnection {
         }
         death = cause;
         removeStopHook.run();
-        heartbeatTimer.run();
         probeTimer.run();
         completeLater(() -> ready.completeExceptionally(cause));
         List<Pending> failed = new ArrayList<>(pending.values());
         pending.clear();
         failed.forEach(p -> p.fail(cause));
-        sockets.values().forEach(loop::close);
-        sockets.clear();
+        transport.close();
     }
 
     // ---- loop thread ----
@@ -295,13 +278,13 @@ final class KernelConnection {
         Message message = session.request("kernel_info_request", WireCodec.mapper().createObjectNode());
         probes.add(message.header().msgId());
         describeReadiness();
-        loop.send(sockets.get(Channel.SHELL), codec.encode(message));
+        transport.send(Channel.SHELL, message);
         scheduleProbe(PROBE_INTERVAL);
     }
 
     private void describeReadiness() {
         readiness = probes.size() + " kernel_info_request(s) sent; kernel_info_reply " + (infoReply != null ? "received" : "not received")
-                + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; stdin " + (stdinConnected ? "connected" : "not connected")
+                + "; iopub " + (iopubSeen ? "delivering" : "silent") + "; " + transport.describe()
                 + "; " + rejected.get() + " message(s) rejected";
     }
 
@@ -311,33 +294,12 @@ final class KernelConnection {
         probeTimer = loop.schedule(delay, this::probe);
     }
 
-    private void onReadable(Channel channel, ZMQ.Socket socket) {
-        if (channel == Channel.HEARTBEAT) {
-            // A REQ socket holds at most one reply; a second recv before the next send is an EFSM error.
-            if (IoLoop.receive(socket) != null) {
-                lastPong = System.nanoTime();
-            }
-            return;
-        }
-        List<byte[]> frames;
-        while ((frames = IoLoop.receive(socket)) != null) {
-            Message message;
-            try {
-                message = codec.decode(frames);
-            } catch (MessageRejectedException e) {
-                rejected.incrementAndGet();
-                LOG.warn("kernel {}: dropped a message on {}: {}", kernelId, channel, e.getMessage());
-                continue;
-            }
-            try {
-                dispatch(channel, message);
-            } catch (RuntimeException e) {
-                // A well-signed but odd message must not take the loop down with it.
-                LOG.warn("kernel {}: could not handle {} on {}", kernelId, message.type(), channel, e);
-            }
-            if (death != null) {
-                return;
-            }
+    private void handle(Channel channel, Message message) {
+        try {
+            dispatch(channel, message);
+        } catch (RuntimeException e) {
+            // A well-signed but odd message must not take the loop down with it.
+            LOG.warn("kernel {}: could not handle {} on {}", kernelId, message.type(), channel, e);
         }
     }
 
@@ -366,7 +328,10 @@ final class KernelConnection {
         }
     }
 
-    /** Ready = a kernel_info_reply and proof that iopub delivers, as jupyter_client's wait_for_ready. */
+    /**
+     * Ready = a kernel_info_reply and proof that iopub delivers, as jupyter_client's wait_for_ready,
+     * and the transport's word that every channel (stdin too) is connected.
+     */
     private void watchReadiness(Channel channel, Message message) {
         if (channel == Channel.IOPUB) {
             iopubSeen = true;
@@ -379,29 +344,14 @@ final class KernelConnection {
             }
         }
         describeReadiness();
-        if (infoReply != null && iopubSeen && stdinConnected && !isReady && death == null) {
+        if (infoReply != null && iopubSeen && transport.channelsReady() && !isReady && death == null) {
             isReady = true;
             probeTimer.run();
             probes.clear();
-            lastPong = System.nanoTime();
-            heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
+            transport.startLiveness();
             ObjectNode reply = infoReply;
             completeLater(() -> ready.complete(reply));
         }
-    }
-
-    private void heartbeat() {
-        if (death != null) {
-            return;
-        }
-        if (System.nanoTime() - lastPong > options.heartbeatTimeout().toNanos()) {
-            LOG.warn("kernel {}: no heartbeat for {} ms", kernelId, options.heartbeatTimeout().toMillis());
-            // Off the loop, and not behind this kernel's listeners (an input handler may be waiting on a person).
-            handOff(onHeartbeatLost);
-            return;
-        }
-        loop.send(sockets.get(Channel.HEARTBEAT), List.of(PING));
-        heartbeatTimer = loop.schedule(options.heartbeatInterval(), this::heartbeat);
     }
 
     private void sendInputReply(Message inputRequest, String value) {
@@ -412,7 +362,7 @@ final class KernelConnection {
             ObjectNode content = WireCodec.mapper().createObjectNode();
             content.put("value", value);
             content.put("status", "ok");
-            loop.send(sockets.get(Channel.STDIN), codec.encode(session.reply(inputRequest, "input_reply", content)));
+            transport.send(Channel.STDIN, session.reply(inputRequest, "input_reply", content));
         });
     }
 

@@ -45,6 +45,16 @@ public class KernelDiedException extends KernelException {
         return sb.toString();
     }
 
+    /** A cause in a few words: its message, with wrappers (CompletionException, …) taken off. */
+    static String describe(Throwable error) {
+        Throwable e = error;
+        while ((e instanceof java.util.concurrent.CompletionException || e instanceof java.util.concurrent.ExecutionException)
+                && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
     public String kernelId() {
         return kernelId;
     }

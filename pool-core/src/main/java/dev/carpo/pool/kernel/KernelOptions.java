@@ -19,6 +19,9 @@ import java.util.Map;
  * @param shutdownGrace how long a kernel gets to exit after shutdown_request, and again after SIGTERM
  * @param requestTimeout how long a request other than execute (complete, inspect, is_complete,
  *        kernel_info, a message-mode interrupt) waits for its reply
+ * @param gateway the Jupyter Server or Enterprise Gateway that runs the kernel, or {@code null} to run
+ *        it here as a child process; with a gateway, {@code workingDirectory} is a path on the server
+ *        (relative to its root) and {@code env} is passed in the start request
  */
 public record KernelOptions(
         Path workingDirectory,
@@ -28,7 +31,8 @@ public record KernelOptions(
         Duration heartbeatInterval,
         Duration heartbeatTimeout,
         Duration shutdownGrace,
-        Duration requestTimeout) {
+        Duration requestTimeout,
+        Gateway gateway) {
 
     public KernelOptions {
         env = Map.copyOf(env);
@@ -64,6 +68,7 @@ public record KernelOptions(
         private Duration heartbeatTimeout = Duration.ofSeconds(10);
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private Duration requestTimeout = Duration.ofSeconds(60);
+        private Gateway gateway;
 
         public Builder workingDirectory(Path dir) {
             this.workingDirectory = dir;
@@ -110,9 +115,15 @@ public record KernelOptions(
             return this;
         }
 
+        /** Runs the kernel on this gateway instead of as a local process ({@code null}: local). */
+        public Builder gateway(Gateway gateway) {
+            this.gateway = gateway;
+            return this;
+        }
+
         public KernelOptions build() {
             return new KernelOptions(workingDirectory, env, runtimeDir, startupTimeout, heartbeatInterval,
-                    heartbeatTimeout, shutdownGrace, requestTimeout);
+                    heartbeatTimeout, shutdownGrace, requestTimeout, gateway);
         }
     }
 }

@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one I/O thread, {@code max(2, cores)} callback threads, and a cached pool that only
  * runs signals and process termination; none of these grows with the number of kernels. (The JDK
- * itself keeps one small "process reaper" thread per child process.)
+ * itself keeps one small "process reaper" thread per child process.) Kernels on a gateway
+ * ({@link KernelOptions#gateway()}) share one {@link GatewayClient} per gateway: two threads and the
+ * JDK HttpClient's selector thread.
  *
  * <p>Example:
  * <pre>{@code
@@ -42,6 +44,7 @@ public final class KernelRuntime implements AutoCloseable {
     private final ExecutorService callbacks;
     private final ExecutorService blocking;
     private final Set<Kernel> kernels = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<Gateway, GatewayClient> gateways = new ConcurrentHashMap<>();
     private final Thread shutdownHook;
     private volatile boolean closed;
 
@@ -87,7 +90,8 @@ public final class KernelRuntime implements AutoCloseable {
         if (closed) {
             throw new KernelException("kernel runtime is closed");
         }
-        return Kernel.start(spec, options, loop, callbacks, blocking, kernel -> {
+        GatewayClient gateway = options.gateway() == null ? null : gateway(options.gateway());
+        return Kernel.start(spec, options, gateway, loop, callbacks, blocking, kernel -> {
             kernels.add(kernel);
             if (!kernel.isAlive()) {
                 kernels.remove(kernel); // it already exited, and its removal may have come first
@@ -113,6 +117,17 @@ public final class KernelRuntime implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * The client for a gateway, shared by every kernel this runtime starts there (its threads do not
+     * grow with the number of kernels).
+     */
+    public GatewayClient gateway(Gateway gateway) {
+        if (closed) {
+            throw new KernelException("kernel runtime is closed");
+        }
+        return gateways.computeIfAbsent(gateway, GatewayClient::create);
     }
 
     /** The kernels started and not yet exited. */
@@ -143,6 +158,7 @@ public final class KernelRuntime implements AutoCloseable {
             // The hook is running or has run.
         }
         loop.close(Duration.ofSeconds(5));
+        gateways.values().forEach(GatewayClient::close);
         callbacks.shutdown();
         blocking.shutdown();
     }

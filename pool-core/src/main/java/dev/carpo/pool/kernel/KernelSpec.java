@@ -19,7 +19,8 @@ import java.util.Map;
  * <p>Example: {@code KernelSpec py = KernelSpecs.fromEnvironment().find("python3");}
  *
  * @param name the spec's name (its directory's name)
- * @param resourceDir the directory holding kernel.json and the kernel's resources
+ * @param resourceDir the directory holding kernel.json and the kernel's resources ({@code null} for a
+ *        spec listed by a Jupyter Server, whose files stay there)
  * @param argv the command line, with {@code {connection_file}} and {@code {resource_dir}} placeholders
  * @param displayName human-readable name
  * @param language the kernel's language, such as {@code python}
@@ -66,7 +67,32 @@ public record KernelSpec(
                 metadata(file, root.get("metadata")));
     }
 
-    private static List<String> argv(Path file, JsonNode node) {
+    /**
+     * A kernelspec as a Jupyter Server lists it under {@code GET /api/kernelspecs}; errors name
+     * {@code source} (the server's URL and the spec).
+     */
+    static KernelSpec fromServer(String name, JsonNode spec, String source) {
+        if (spec == null || !spec.isObject()) {
+            throw new KernelSpecException("kernelspec " + source + " has no spec object");
+        }
+        JsonNode argv = spec.get("argv");
+        return new KernelSpec(
+                name,
+                null,
+                argv == null || argv.isEmpty() ? List.of(name) : argv(source, argv),
+                optionalText(source, spec, "display_name", name),
+                optionalText(source, spec, "language", ""),
+                env(source, spec.get("env")),
+                interruptMode(source, spec.get("interrupt_mode")),
+                metadata(source, spec.get("metadata")));
+    }
+
+    /** Where the spec comes from, for messages: its resource dir, or "remote". */
+    public String origin() {
+        return resourceDir != null ? resourceDir.toString() : "remote";
+    }
+
+    private static List<String> argv(Object file, JsonNode node) {
         if (node == null) {
             throw field(file, "argv", "is missing");
         }
@@ -83,7 +109,7 @@ public record KernelSpec(
         return argv;
     }
 
-    private static String optionalText(Path file, JsonNode root, String fieldName, String fallback) {
+    private static String optionalText(Object file, JsonNode root, String fieldName, String fallback) {
         JsonNode node = root.get(fieldName);
         if (node == null || node.isNull()) {
             return fallback;
@@ -94,7 +120,7 @@ public record KernelSpec(
         return node.asText();
     }
 
-    private static Map<String, String> env(Path file, JsonNode node) {
+    private static Map<String, String> env(Object file, JsonNode node) {
         Map<String, String> env = new LinkedHashMap<>();
         if (node == null || node.isNull()) {
             return env;
@@ -112,7 +138,7 @@ public record KernelSpec(
         return env;
     }
 
-    private static InterruptMode interruptMode(Path file, JsonNode node) {
+    private static InterruptMode interruptMode(Object file, JsonNode node) {
         if (node == null || node.isNull()) {
             return InterruptMode.SIGNAL;
         }
@@ -124,7 +150,7 @@ public record KernelSpec(
         };
     }
 
-    private static ObjectNode metadata(Path file, JsonNode node) {
+    private static ObjectNode metadata(Object file, JsonNode node) {
         if (node == null || node.isNull()) {
             return WireCodec.mapper().createObjectNode();
         }
@@ -134,7 +160,7 @@ public record KernelSpec(
         return (ObjectNode) node;
     }
 
-    private static KernelSpecException field(Path file, String fieldName, String problem) {
+    private static KernelSpecException field(Object file, String fieldName, String problem) {
         return new KernelSpecException("kernelspec " + file + ": field '" + fieldName + "' " + problem);
     }
 }

@@ -1,13 +1,19 @@
 /**
- * Local Jupyter kernels, separated as jupyter_client separates them:
+ * Jupyter kernels, local or on a Jupyter Server / Enterprise Gateway, separated as jupyter_client
+ * separates them:
  * <ul>
  *   <li>kernelspecs: {@link dev.carpo.pool.kernel.KernelSpecs} discovers them on Jupyter's data
  *       path, {@link dev.carpo.pool.kernel.KernelSpec} reads one kernel.json;</li>
- *   <li>launch (the provisioner): connection info on 127.0.0.1 with five reserved ports and a fresh
- *       key, written 0600; the kernel started without a shell, in its own session, with
- *       {@code JPY_PARENT_PID} so it exits when the JVM dies;</li>
+ *   <li>launch (the provisioner), chosen by {@link dev.carpo.pool.kernel.KernelOptions#gateway()}:
+ *       locally ({@code LocalProvisioner}, {@code LocalKernelHost}), connection info on 127.0.0.1
+ *       with five reserved ports and a fresh key, written 0600; the kernel started without a shell,
+ *       in its own session, with {@code JPY_PARENT_PID} so it exits when the JVM dies. Or on a
+ *       gateway ({@code RemoteKernelHost} over {@link dev.carpo.pool.kernel.GatewayClient}):
+ *       {@code POST /api/kernels}, liveness polled on {@code /api/kernels/{id}}, {@code DELETE} to end;</li>
  *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>
- *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, heartbeat.</li>
+ *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, readiness;
+ *       under it a {@code KernelTransport} moves the messages: five ZeroMQ sockets and the
+ *       heartbeat ({@code ZmqTransport}), or one WebSocket through the server ({@code WebSocketTransport}).</li>
  * </ul>
  *
  * <h2>Completion</h2>
@@ -18,8 +24,9 @@
  * {@code wait_for_ready} does, so the first execution's output is never lost.
  *
  * <h2>Death</h2>
- * A process exit, or a heartbeat silent for {@link dev.carpo.pool.kernel.KernelOptions#heartbeatTimeout()},
- * fails every request in flight on that kernel at once with a
+ * A process exit, or a heartbeat silent for {@link dev.carpo.pool.kernel.KernelOptions#heartbeatTimeout()}
+ * (for a remote kernel: a WebSocket that cannot be reopened once, the server's {@code restarting} or
+ * {@code dead} status, or a 404 from {@code /api/kernels/{id}}), fails every request in flight on that kernel at once with a
  * {@link dev.carpo.pool.kernel.KernelDiedException} naming the kernel, its exit code and the tail
  * of its stderr. Stderr goes to a file in the runtime dir, so watching kernels costs no threads.
  *

@@ -25,6 +25,11 @@ public enum Channel {
         return portField;
     }
 
+    /** The channel's name in messages that carry it, as a Jupyter Server's WebSocket does: {@code shell}, {@code iopub}, … */
+    public String wireName() {
+        return this == HEARTBEAT ? "hb" : name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** The ZeroMQ socket type a client connects with. */
     public SocketType clientSocket() {
         return clientSocket;

@@ -62,8 +62,10 @@ class KernelConnectionFaultTest {
         forged = new WireCodec(new Signer("attacker".getBytes(StandardCharsets.UTF_8)));
         loop = new IoLoop("fault-test-io");
         callbacks = Executors.newFixedThreadPool(2);
-        connection = new KernelConnection("fake-1", info, loop, callbacks,
-                KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).requestTimeout(Duration.ofSeconds(3)).build(), () -> { });
+        KernelOptions options = KernelOptions.builder().heartbeatTimeout(Duration.ofMinutes(5)).requestTimeout(Duration.ofSeconds(3)).build();
+        Session session = new Session("test");
+        connection = new KernelConnection("fake-1", new ZmqTransport(info, loop, session, options), session, loop, callbacks,
+                options, why -> { });
     }
 
     @AfterEach

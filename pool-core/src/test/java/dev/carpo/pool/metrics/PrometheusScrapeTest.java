@@ -94,7 +94,7 @@ class PrometheusScrapeTest {
             assertThat(text.statusCode()).isEqualTo(200);
             assertThat(text.headers().firstValue("Content-Type")).contains(MetricsEndpoint.PROMETHEUS_TEXT);
             assertThat(text.body()).contains("# HELP carpo_executions_total Jobs finished, by outcome")
-                    .contains("carpo_executions_total{language=\"python\",outcome=\"ok\",pool=\"python\"} 5.0")
+                    .contains("carpo_executions_total{language=\"python\",location=\"local\",outcome=\"ok\",pool=\"python\"} 5.0")
                     .contains("carpo_queue_wait_seconds_bucket{");
             HttpResponse<String> open = get(metricsUrl, "application/openmetrics-text; version=1.0.0,text/plain;q=0.5");
             assertThat(open.headers().firstValue("Content-Type")).contains(MetricsEndpoint.OPENMETRICS_TEXT);

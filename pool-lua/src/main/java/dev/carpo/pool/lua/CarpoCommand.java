@@ -1,10 +1,14 @@
 package dev.carpo.pool.lua;
 
+import dev.carpo.pool.kernel.Gateway;
+import dev.carpo.pool.kernel.GatewayClient;
+import dev.carpo.pool.kernel.GatewayException;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.kernel.KernelSpecs;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,14 +123,29 @@ public final class CarpoCommand implements Runnable {
 
     /** {@code carpo kernels}: the discovered kernelspecs, like {@code jupyter kernelspec list}. */
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-            description = "Lists the kernelspecs found on Jupyter's search path (as `jupyter kernelspec list`).")
+            description = {"Lists the kernelspecs found on Jupyter's search path (as `jupyter kernelspec list`),",
+                    "or those a Jupyter Server or Enterprise Gateway offers (--gateway)."})
     static final class Kernels implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Option(names = "--gateway", paramLabel = "URL",
+                description = "List the kernelspecs of this Jupyter Server / Enterprise Gateway (http:// or https://).")
+        String gateway;
+
+        @Option(names = "--token", paramLabel = "TOKEN",
+                description = "The gateway's token (default: $JUPYTER_GATEWAY_AUTH_TOKEN).")
+        String token;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
+            if (gateway != null) {
+                return remoteSpecs(this, out);
+            }
+            if (token != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--token is for a gateway; give --gateway URL too");
+            }
             KernelSpecs specs = KernelSpecs.fromEnvironment();
             Map<String, Path> found = specs.list();
             if (found.isEmpty()) {
@@ -150,6 +169,36 @@ public final class CarpoCommand implements Runnable {
             }
             out.flush();
             return 0;
+        }
+    }
+
+    /** The kernelspecs of a gateway; a gateway error is one line on stderr and exit code 1. */
+    private static Integer remoteSpecs(Kernels k, PrintWriter out) {
+        URI url;
+        try {
+            url = CarpoLib.gatewayUrl(k.gateway);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(k.spec.commandLine(), "--gateway: " + e.getMessage().replace("option 'gateway' ", ""));
+        }
+        String token = k.token != null ? k.token : System.getenv(CarpoLib.TOKEN_ENV);
+        try (GatewayClient client = GatewayClient.create(Gateway.of(url, token))) {
+            List<KernelSpec> specs = client.kernelSpecs();
+            if (specs.isEmpty()) {
+                out.println("No kernelspecs on " + client.gateway().url());
+                out.flush();
+                return 1;
+            }
+            int width = specs.stream().mapToInt(s -> s.name().length()).max().orElse(0);
+            out.println("Available kernels on " + client.gateway().url() + ":");
+            for (KernelSpec s : specs) {
+                out.printf("  %-" + width + "s    %s: %s%n", s.name(), s.language(), s.displayName());
+            }
+            out.flush();
+            return 0;
+        } catch (GatewayException e) {
+            k.spec.commandLine().getErr().println("carpo: error: " + e.getMessage());
+            k.spec.commandLine().getErr().flush();
+            return 1;
         }
     }
 

@@ -13,6 +13,8 @@ import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.metrics.MetricsEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +42,7 @@ import org.luaj.vm2.lib.VarArgFunction;
  */
 final class CarpoLib extends TwoArgFunction {
     private static final List<String> POOL_OPTIONS = List.of("size", "min", "max", "strategy", "init", "timeout", "env",
-            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts");
+            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token");
     private static final List<String> JOB_OPTIONS = List.of("language", "instance", "timeout");
 
     private final LuaSession session;
@@ -72,7 +74,7 @@ final class CarpoLib extends TwoArgFunction {
         carpo.set("broadcast", function("broadcast", this::broadcast));
         carpo.set("lease", function("lease", this::lease));
         carpo.set("scale_pool", function("scale_pool", this::scalePool));
-        carpo.set("pool_stats", function("pool_stats", args -> LuaTables.stats(pool("pool_stats", args.arg(1)).stats())));
+        carpo.set("pool_stats", function("pool_stats", args -> LuaTables.stats(pool("pool_stats", args.arg(1)))));
         carpo.set("list_pools", function("list_pools", args -> LuaTables.list(List.copyOf(pools.pools().keySet()))));
         carpo.set("shutdown_pool", function("shutdown_pool", this::shutdownPool));
         carpo.set("kernelspecs", function("kernelspecs", this::kernelSpecs));
@@ -95,6 +97,10 @@ final class CarpoLib extends TwoArgFunction {
                     + LuaOptions.describe(specArg));
         }
         LuaOptions o = LuaOptions.of("create_pool", args, 3, POOL_OPTIONS);
+        if (specArg.isnil() && o.has("gateway")) {
+            throw LuaOptions.error("create_pool", "pool '" + language + "': with a gateway, name the server's kernelspec as argument #2"
+                    + " (./carpo kernels --gateway URL lists them)");
+        }
         String spec = specArg.isnil() ? defaultSpec(language) : specArg.tojstring();
         PoolOptions options;
         try {
@@ -124,7 +130,7 @@ final class CarpoLib extends TwoArgFunction {
         if (error != null) {
             throw LuaOptions.error("create_pool", error instanceof PoolException e ? e.getMessage() : String.valueOf(error.getMessage()));
         }
-        return LuaTables.stats(started.join().stats());
+        return LuaTables.stats(started.join());
     }
 
     /** A pool the script gave up on: its kernels must not outlive the call, nor its name block a retry. */
@@ -193,7 +199,28 @@ final class CarpoLib extends TwoArgFunction {
         if (o.has("max_start_attempts")) {
             b.maxStartAttempts(atLeast(1, "max_start_attempts", o.integer("max_start_attempts")));
         }
+        if (o.has("gateway")) {
+            b.gateway(gatewayUrl(o.string("gateway")), o.has("token") ? o.string("token") : System.getenv(TOKEN_ENV));
+        } else if (o.has("token")) {
+            throw new IllegalArgumentException("option 'token' is for a gateway; give 'gateway' too");
+        }
         return b.build();
+    }
+
+    /** The environment variable a gateway token is read from when a script gives none (as Jupyter Server's own gateway client). */
+    static final String TOKEN_ENV = "JUPYTER_GATEWAY_AUTH_TOKEN";
+
+    static URI gatewayUrl(String url) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("option 'gateway' is not a URL: " + e.getMessage());
+        }
+        if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https")) || uri.getHost() == null) {
+            throw new IllegalArgumentException("option 'gateway' must be an http:// or https:// URL with a host, got \"" + url + "\"");
+        }
+        return uri;
     }
 
     private static int atLeast(int floor, String option, int value) {
@@ -245,7 +272,7 @@ final class CarpoLib extends TwoArgFunction {
         if (error != null) {
             throw LuaJobFuture.raise("scale_pool", error);
         }
-        return LuaTables.stats(pool.stats());
+        return LuaTables.stats(pool);
     }
 
     private Varargs shutdownPool(Varargs args) {

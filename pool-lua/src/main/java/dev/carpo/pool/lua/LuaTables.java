@@ -1,6 +1,7 @@
 package dev.carpo.pool.lua;
 
 import dev.carpo.pool.ExecutionResult;
+import dev.carpo.pool.LanguagePool;
 import dev.carpo.pool.PoolException;
 import dev.carpo.pool.PoolStats;
 import dev.carpo.pool.kernel.ExecutionError;
@@ -71,6 +72,12 @@ final class LuaTables {
     }
 
     /** {@code {language, state, strategy, size, idle, busy, leased, starting, queued, min, max, <counts>, instances = {...}}}. */
+    static LuaTable stats(LanguagePool pool) {
+        LuaTable t = stats(pool.stats());
+        t.set("location", pool.location());
+        return t;
+    }
+
     static LuaTable stats(PoolStats s) {
         LuaTable t = new LuaTable();
         t.set("language", s.language());
@@ -125,7 +132,9 @@ final class LuaTables {
         t.set("name", spec.name());
         t.set("display_name", spec.displayName());
         t.set("language", spec.language());
-        t.set("resource_dir", spec.resourceDir().toString());
+        if (spec.resourceDir() != null) {
+            t.set("resource_dir", spec.resourceDir().toString());
+        }
         t.set("argv", list(spec.argv()));
         t.set("interrupt_mode", spec.interruptMode().name().toLowerCase(Locale.ROOT));
         return t;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.carpo.pool.kernel.JupyterServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,6 +117,22 @@ class CarpoCommandIT {
     }
 
     @Test
+    void kernelsListsAGatewaysKernelspecsAndNamesAGatewayError() throws Exception {
+        try (JupyterServer server = JupyterServer.start(tmp.resolve("server"))) {
+            Run remote = carpo(Duration.ofSeconds(60), "kernels", "--gateway", server.url().toString(), "--token", server.token());
+            assertThat(remote.exit()).as(remote.stderr()).isZero();
+            assertThat(remote.stdout()).startsWith("Available kernels on " + server.url() + ":")
+                    .containsPattern("python3\\s+python: Python 3");
+            Run refused = carpo(Duration.ofSeconds(60), "kernels", "--gateway", server.url().toString(), "--token", "wrong");
+            assertThat(refused.exit()).isEqualTo(1);
+            assertThat(refused.stderr()).contains("carpo: error: gateway " + server.url(), "403", "token");
+        }
+        Run badUrl = carpo(Duration.ofSeconds(60), "kernels", "--gateway", "localhost:8888");
+        assertThat(badUrl.exit()).isEqualTo(2);
+        assertThat(badUrl.stderr()).contains("--gateway");
+    }
+
+    @Test
     void quickstartExample() throws Exception {
         Run run = carpo(Duration.ofSeconds(180), "run", "examples/quickstart.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
@@ -149,7 +166,7 @@ class CarpoCommandIT {
         assertThat(run.exit()).as(run.stderr()).isZero();
         assertThat(run.stderr()).containsPattern("carpo: metrics at http://127.0.0.1:\\d+/metrics");
         assertThat(run.stdout()).contains("after scale_pool(4): size 4", "24 jobs done on 4 instances",
-                "carpo_executions_total{language=\"python\",outcome=\"ok\",pool=\"python\"} 24.0",
+                "carpo_executions_total{language=\"python\",location=\"local\",outcome=\"ok\",pool=\"python\"} 24.0",
                 "after scale_pool(2): size 2");
         assertGone(kernelPids(run.stderr()));
     }

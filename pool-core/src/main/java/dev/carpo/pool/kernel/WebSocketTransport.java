@@ -1,0 +1,243 @@
+package dev.carpo.pool.kernel;
+
+import dev.carpo.pool.protocol.Channel;
+import dev.carpo.pool.protocol.IoLoop;
+import dev.carpo.pool.protocol.Message;
+import dev.carpo.pool.protocol.MessageRejectedException;
+import dev.carpo.pool.protocol.Session;
+import dev.carpo.pool.protocol.WebSocketCodec;
+import java.io.ByteArrayOutputStream;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A remote kernel's channels over one WebSocket to a Jupyter Server or Enterprise Gateway. Sends
+ * go out one at a time (the JDK's WebSocket allows one outstanding send), in order. A dropped
+ * socket is reopened once, with the same session id so the server replays what it buffered;
+ * only if that fails is the kernel lost. The server's own "restarting" or "dead" status means the
+ * kernel's process died and its state is gone: that too is a lost kernel, not a live one.
+ */
+final class WebSocketTransport implements KernelTransport {
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
+    private final GatewayClient client;
+    private final String kernelId;
+    private final IoLoop loop;
+    private final Session session;
+    private final Deque<Outgoing> queue = new ArrayDeque<>();
+    private Receiver receiver;
+    private WebSocket socket;
+    private boolean v1;
+    private boolean sending;
+    private boolean reconnecting;
+    private boolean everOpen;
+    private boolean closed;
+    private int reconnects;
+
+    private record Outgoing(Channel channel, Message message) {
+    }
+
+    WebSocketTransport(GatewayClient client, String kernelId, IoLoop loop, Session session) {
+        this.client = client;
+        this.kernelId = kernelId;
+        this.loop = loop;
+        this.session = session;
+    }
+
+    @Override
+    public void open(Receiver receiver) {
+        this.receiver = receiver;
+        connect(null);
+    }
+
+    /** Opens the socket; {@code dropped} says why the previous one went, when this is the one retry. */
+    private void connect(String dropped) {
+        client.openChannels(kernelId, session.id(), new Listener()).whenComplete((ws, error) -> onLoop(() -> {
+            if (closed) {
+                if (ws != null) {
+                    ws.abort();
+                }
+                return;
+            }
+            if (error != null) {
+                closed = true;
+                receiver.onLost(dropped == null
+                        ? "could not open its channels: " + KernelDiedException.describe(error)
+                        : "lost its WebSocket (" + dropped + ") and could not reopen it: " + KernelDiedException.describe(error));
+                return;
+            }
+            socket = ws;
+            v1 = WebSocketCodec.V1_PROTOCOL.equals(ws.getSubprotocol());
+            reconnecting = false;
+            if (dropped != null) {
+                reconnects++;
+            }
+            if (!everOpen) {
+                everOpen = true;
+                receiver.onChannelsChanged();
+            }
+            pump();
+        }));
+    }
+
+    private void onLoop(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException stopped) {
+            // The loop's stop hook has failed everything of this kernel already.
+        }
+    }
+
+    @Override
+    public boolean send(Channel channel, Message message) {
+        if (closed || receiver == null) {
+            return false;
+        }
+        queue.add(new Outgoing(channel, message));
+        pump();
+        return true;
+    }
+
+    private void pump() {
+        if (socket == null || sending || closed || queue.isEmpty()) {
+            return;
+        }
+        Outgoing next = queue.poll();
+        WebSocket ws = socket;
+        sending = true;
+        CompletableFuture<WebSocket> sent = v1
+                ? ws.sendBinary(WebSocketCodec.encodeV1(next.channel(), next.message()), true)
+                : ws.sendText(WebSocketCodec.encodeJson(next.channel(), next.message()), true);
+        sent.whenComplete((w, error) -> onLoop(() -> {
+            sending = false;
+            if (error != null) {
+                queue.addFirst(next); // sent again on the reopened socket
+                dropped(ws, "a send failed: " + KernelDiedException.describe(error));
+                return;
+            }
+            pump();
+        }));
+    }
+
+    private void dropped(WebSocket ws, String why) {
+        if (ws != socket || closed) {
+            return; // an old socket's late news, or our own close
+        }
+        socket = null;
+        ws.abort();
+        if (reconnecting) {
+            return;
+        }
+        reconnecting = true;
+        connect(why);
+    }
+
+    private void deliver(WebSocket ws, Object frame) {
+        if (ws != socket || closed) {
+            return;
+        }
+        WebSocketCodec.Received r;
+        try {
+            r = frame instanceof String text ? WebSocketCodec.decodeJson(text) : WebSocketCodec.decodeV1((ByteBuffer) frame);
+        } catch (MessageRejectedException e) {
+            receiver.onRejected(null, e.getMessage());
+            return;
+        }
+        Message m = r.message();
+        if (r.channel() == Channel.IOPUB && "status".equals(m.type()) && m.parentId() == null) {
+            String state = m.content().path("execution_state").asText("");
+            if (state.equals("restarting") || state.equals("dead")) {
+                closed = true;
+                receiver.onLost(state.equals("restarting")
+                        ? "was restarted by the gateway after its process died (its state is gone)"
+                        : "is dead on the gateway (its process died and could not be restarted)");
+                return;
+            }
+        }
+        receiver.onMessage(r.channel(), m);
+    }
+
+    @Override
+    public boolean channelsReady() {
+        return everOpen;
+    }
+
+    @Override
+    public void startLiveness() {
+        // The socket's close and the host's polling of /api/kernels/{id} stand in for heartbeats.
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        queue.clear();
+        WebSocket ws = socket;
+        socket = null;
+        if (ws != null) {
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "")
+                    .orTimeout(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((w, e) -> ws.abort());
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "WebSocket " + (socket != null ? "open (" + (v1 ? WebSocketCodec.V1_PROTOCOL : "JSON messages") + ")"
+                : everOpen ? "reconnecting" : "not open") + (reconnects > 0 ? ", reopened " + reconnects + " time(s)" : "");
+    }
+
+    /** Collects a message's parts, then hands it to the loop; asks for the next only after that. */
+    private final class Listener implements WebSocket.Listener {
+        private final StringBuilder text = new StringBuilder();
+        private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+
+        @Override
+        public void onOpen(WebSocket ws) {
+            ws.request(1);
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                String message = text.toString();
+                text.setLength(0);
+                onLoop(() -> deliver(ws, message));
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            binary.writeBytes(bytes);
+            if (last) {
+                ByteBuffer message = ByteBuffer.wrap(binary.toByteArray());
+                binary.reset();
+                onLoop(() -> deliver(ws, message));
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
+            onLoop(() -> dropped(ws, "closed by the server with code " + statusCode + (reason == null || reason.isEmpty() ? "" : " (" + reason + ")")));
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket ws, Throwable error) {
+            onLoop(() -> dropped(ws, "failed: " + KernelDiedException.describe(error)));
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.carpo.pool.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Kernels on a real Jupyter Server over REST and its channels WebSocket. */
+class GatewayKernelTest {
+    @TempDir
+    static Path dir;
+    static JupyterServer server;
+    static GatewayClient client;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = JupyterServer.start(dir);
+        client = GatewayClient.create(server.gateway());
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        client.close();
+        server.close();
+    }
+
+    private static KernelOptions remote() {
+        return KernelOptions.builder().gateway(server.gateway()).startupTimeout(Duration.ofSeconds(90))
+                .heartbeatTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    @Test
+    void listsTheServersKernelspecs() {
+        KernelSpec python = client.kernelSpec("python3");
+        assertThat(python.language()).isEqualTo("python");
+        assertThat(python.resourceDir()).isNull();
+        assertThat(client.kernelSpecs()).extracting(KernelSpec::name).contains("python3");
+    }
+
+    @Test
+    void runsCodeOnARemoteKernelAndDeletesItOnShutdown() throws Exception {
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
+            assertThat(kernel.pid()).isEqualTo(-1);
+            assertThat(kernel.location()).isEqualTo("127.0.0.1:" + server.port());
+            assertThat(client.kernel(kernel.id())).isPresent();
+
+            KernelExecution r = kernel.execute("import os\nprint('hello', 6 * 7)\nos.getpid()", Duration.ofSeconds(30));
+            assertThat(r.stdout()).isEqualTo("hello 42\n");
+            long remotePid = Long.parseLong(r.text());
+            assertThat(JupyterServer.kernelProcess(kernel.id()).map(ProcessHandle::pid)).contains(remotePid);
+
+            KernelExecution error = kernel.execute("1/0", Duration.ofSeconds(30));
+            assertThat(error.status()).isEqualTo(ReplyStatus.ERROR);
+            assertThat(error.error().ename()).isEqualTo("ZeroDivisionError");
+
+            assertThat(kernel.complete("impor", 5).get(30, TimeUnit.SECONDS).path("matches").toString()).contains("import");
+
+            // 200 KB of output and an input() round trip through the server.
+            KernelExecution big = kernel.execute("print('x' * 200_000)", Duration.ofSeconds(30));
+            assertThat(big.stdout()).hasSize(200_001);
+            KernelExecution asked = kernel.execute(ExecuteRequest.builder("input('name? ')")
+                    .input((prompt, password) -> "Ada").timeout(Duration.ofSeconds(30)).build()).get(40, TimeUnit.SECONDS);
+            assertThat(asked.text()).isEqualTo("'Ada'");
+
+            kernel.close();
+            assertThat(kernel.isAlive()).isFalse();
+            assertThat(client.kernel(kernel.id())).isEmpty();
+            await().atMost(Duration.ofSeconds(20)).until(() -> ProcessHandle.of(remotePid).map(p -> !p.isAlive()).orElse(true));
+        }
+        assertThat(client.kernels()).isEmpty();
+    }
+
+    @Test
+    void restBasicsStartListRestartAndDelete() {
+        String id = client.startKernel("python3", Map.of("KERNEL_USERNAME", "carpo"), null, Duration.ofSeconds(60)).get("id").asText();
+        assertThat(client.kernels()).extracting(k -> k.get("id").asText()).contains(id);
+        assertThat(client.restart(id, Duration.ofSeconds(60)).get("id").asText()).isEqualTo(id);
+        assertThat(client.kernel(id)).isPresent();
+        assertThat(client.shutdown(id, Duration.ofSeconds(30))).isTrue();
+        assertThat(client.kernel(id)).isEmpty();
+        assertThat(client.shutdown(id, Duration.ofSeconds(30))).as("a second DELETE finds it gone").isFalse();
+        assertThatThrownBy(() -> client.interrupt(id)).isInstanceOf(GatewayException.class).hasMessageContaining("404");
+    }
+
+    @Test
+    void interruptStopsALoopThroughTheServer() throws Exception {
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
+            CompletableFuture<KernelExecution> running = kernel.execute(ExecuteRequest.builder("import time\nwhile True: time.sleep(0.05)")
+                    .timeout(Duration.ofSeconds(60)).build());
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                kernel.interrupt().get(10, TimeUnit.SECONDS);
+                return running.isDone();
+            });
+            assertThat(running.get().error().ename()).isEqualTo("KeyboardInterrupt");
+            assertThat(kernel.execute("1 + 1", Duration.ofSeconds(20)).text()).isEqualTo("2");
+        }
+    }
+
+    @Test
+    void aKernelDeletedBehindOurBackFailsItsRunningRequestNamingTheCause() throws Exception {
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
+            // SIGINT ignored, so the server's interrupt-then-shutdown cannot end it with a KeyboardInterrupt result.
+            CompletableFuture<KernelExecution> running = kernel.execute(ExecuteRequest.builder(
+                    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)")
+                    .timeout(Duration.ofSeconds(90)).build());
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.kernel(kernel.id()).orElseThrow().path("execution_state").asText().equals("busy"));
+            assertThat(client.shutdown(kernel.id(), Duration.ofSeconds(30))).isTrue();
+            assertThatThrownBy(() -> running.get(30, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(KernelDiedException.class)
+                    .hasMessageContaining(kernel.id());
+            assertThat(kernel.isAlive()).isFalse();
+        }
+    }
+
+    @Test
+    void aKernelProcessKilledOnTheServerIsDeadToUsAndDeleted() throws Exception {
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
+            long pid = Long.parseLong(kernel.execute("import os; os.getpid()", Duration.ofSeconds(30)).text());
+            CompletableFuture<KernelExecution> running = kernel.execute(ExecuteRequest.builder("import time; time.sleep(60)")
+                    .timeout(Duration.ofSeconds(90)).build());
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            // The server restarts it (a fresh process, state gone): to a pool that is a dead kernel.
+            assertThatThrownBy(() -> running.get(60, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(KernelDiedException.class).hasMessageContaining("restarted by the gateway");
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.kernel(kernel.id()).isEmpty());
+        }
+    }
+
+    @Test
+    void aDroppedWebSocketIsReopenedOnceAndTheKernelKeepsItsStateElseItIsDeclaredDead() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(server.port()); KernelRuntime runtime = KernelRuntime.create()) {
+            Gateway viaProxy = Gateway.of(proxy.url(), server.token());
+            KernelOptions options = KernelOptions.builder().gateway(viaProxy).startupTimeout(Duration.ofSeconds(90))
+                    .heartbeatTimeout(Duration.ofSeconds(30)).build();
+            Kernel kernel = runtime.start(client.kernelSpec("python3"), options).get(120, TimeUnit.SECONDS);
+            assertThat(kernel.execute("x = 41", Duration.ofSeconds(30)).status()).isEqualTo(ReplyStatus.OK);
+
+            int before = proxy.accepted();
+            proxy.cutAll();
+            // Reopened on the same session: same kernel, same state.
+            await().atMost(Duration.ofSeconds(20)).until(() -> proxy.accepted() > before);
+            assertThat(kernel.execute("x + 1", Duration.ofSeconds(30)).text()).isEqualTo("42");
+            assertThat(kernel.isAlive()).isTrue();
+
+            // Dropped again with the way back closed: one failed reopen, and the kernel is dead, named so.
+            proxy.refuse(true);
+            proxy.cutAll();
+            KernelDiedException died = kernel.onDeath().get(30, TimeUnit.SECONDS);
+            assertThat(died).hasMessageContaining(kernel.id()).hasMessageContaining("lost its WebSocket")
+                    .hasMessageContaining("could not reopen it");
+            // Deleting it went through the proxy too, and was refused: it is still on the server, so delete it here.
+            client.shutdown(kernel.id(), Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
+    void errorsNameTheUrlAndTheProblem() throws Exception {
+        GatewayClient badToken = GatewayClient.create(Gateway.of(server.url(), "not-the-token"));
+        assertThatThrownBy(badToken::kernelSpecs).isInstanceOf(GatewayException.class)
+                .hasMessageContaining(server.url().toString()).hasMessageContaining("403").hasMessageContaining("token");
+        assertThat(((GatewayException) catchThrowable(badToken::kernelSpecs)).status()).isEqualTo(403);
+
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        GatewayClient nowhere = GatewayClient.create(Gateway.of(URI.create("http://127.0.0.1:" + closedPort), null));
+        assertThatThrownBy(nowhere::kernelSpecs).isInstanceOf(GatewayException.class)
+                .hasMessageContaining("http://127.0.0.1:" + closedPort + "/").hasMessageContaining("unreachable");
+
+        assertThatThrownBy(() -> client.kernelSpec("no-such-spec")).isInstanceOf(GatewayException.class)
+                .hasMessageContaining("no kernelspec 'no-such-spec'").hasMessageContaining("python3");
+
+        // The server refuses to start a spec it does not have: its status and reason come through.
+        assertThatThrownBy(() -> client.startKernel("no-such-spec", Map.of(), null, Duration.ofSeconds(30)))
+                .isInstanceOf(GatewayException.class).hasMessageContaining("POST api/kernels returned");
+
+        try (KernelRuntime runtime = KernelRuntime.create()) {
+            KernelOptions withBadToken = KernelOptions.builder().gateway(Gateway.of(server.url(), "nope")).build();
+            assertThatThrownBy(() -> runtime.start(client.kernelSpec("python3"), withBadToken))
+                    .isInstanceOf(GatewayException.class).hasMessageContaining("403");
+        }
+        badToken.close();
+        nowhere.close();
+    }
+
+    private static Throwable catchThrowable(Runnable r) {
+        try {
+            r.run();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+}
