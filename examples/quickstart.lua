@@ -1,13 +1,21 @@
--- The four lines of carpo: a pool of three Python kernels, code on it, code on one instance, scaling.
-carpo.create_pool("python", "python3", {size = 3})            -- kernelspec name, directory, or kernel.json
-local r = carpo.execute_code("print(6*7)", {language = "python"})
-local r2 = carpo.execute_code("import os; os.getpid()", {language = "python", instance = 2})  -- instances count from 1
-carpo.scale_pool("python", 5)
+-- The four lines of carpo: a pool of three kernels, code on it, code on one instance, scaling.
+-- Python (ipykernel) when it is installed, else carpo's built-in Lua kernel, which needs only the JDK.
+-- `./carpo run examples/quickstart.lua lua` picks the Lua kernel either way.
+local python = carpo.kernelspecs().python3 ~= nil and arg[1] ~= "lua"
+local lang = python and "python" or "lua"
+local code = python
+    and {pid = "import os; os.getpid()", fail = "1 / 0"}
+    or {pid = "tostring(luajava.bindClass('java.lang.ProcessHandle'):current())", fail = "error('division by zero')"}
+
+carpo.create_pool(lang, python and "python3" or "carpo-lua", {size = 3})   -- kernelspec name, directory, or kernel.json
+local r = carpo.execute_code("print(6*7)", {language = lang})
+local r2 = carpo.execute_code(code.pid, {language = lang, instance = 2})    -- instances count from 1
+carpo.scale_pool(lang, 5)
 
 io.write("stdout:     ", r.stdout)
 print(("status:     %s on instance %d in %.2f ms"):format(r.status, r.instance, r.duration_ms))
 print("instance 2: kernel pid " .. r2.result)
-local err = carpo.execute_code("1 / 0")                       -- with one pool, the language may be left out
+local err = carpo.execute_code(code.fail)                      -- with one pool, the language may be left out
 print("error:      " .. err.error.ename .. ": " .. err.error.evalue)
-local s = carpo.pool_stats("python")
+local s = carpo.pool_stats(lang)
 print(("pool:       size %d, idle %d, busy %d, ok %d, errors %d"):format(s.size, s.idle, s.busy, s.ok, s.errors))

@@ -133,8 +133,9 @@ def jc_threads(a):
     code = SLEEP if a.work == "sleep" else TINY
     kernels = [start_kernel(a.spec) for _ in range(a.n)]
     try:
-        for _, kc in kernels:
-            kc.execute_interactive("import time", timeout=30, output_hook=lambda m: None)
+        if a.work == "sleep":  # Python kernels only; the built-in kernels run the tiny work
+            for _, kc in kernels:
+                kc.execute_interactive("import time", timeout=30, output_hook=lambda m: None)
         per_kernel = a.jobs // a.n
         barrier = threading.Barrier(a.n + 1)
 

@@ -9,15 +9,21 @@ jar="$home/pool-bench/target/benchmarks.jar"
 py=/usr/bin/python3   # Debian's python3 has jupyter_client, pyzmq and ipyparallel
 
 if [ "${1:-}" = "--quick" ]; then
-  specs="python3"; sizes="2"; rt_jobs=30; warmup=5; tp_jobs=80; start_n=4; footprint_n=8
+  specs="python3"; builtins="carpo-lua"; sizes="2"; rt_jobs=30; warmup=5; tp_jobs=80; start_n=4; footprint_n=8
 else
   # The JVM needs a few thousand calls before its JIT settles; Python has none to warm.
-  specs="python3 xpython"; sizes="1 2 4"; rt_jobs=1000; warmup=1000; tp_jobs=1000; start_n=8; footprint_n=32
+  specs="python3 xpython"; builtins="carpo-lua carpo-java"; sizes="1 2 4"; rt_jobs=1000; warmup=1000; tp_jobs=1000; start_n=8; footprint_n=32
 fi
 [ -f "$jar" ] || (cd "$home" && mvn -B -q -Dstyle.color=never -DskipTests -pl pool-bench -am package)
 
 results="$(mktemp)"
-trap 'rm -f "$results"' EXIT
+# carpo's built-in kernels, installed where jupyter_client (the anchors) finds them too.
+builtin_dir="$(mktemp -d)"
+trap 'rm -rf "$results" "$builtin_dir"' EXIT
+for b in $builtins; do
+  java -cp "$jar" dev.carpo.pool.lua.CarpoCommand install-kernel "$b" --prefix "$builtin_dir" > /dev/null
+done
+export JUPYTER_PATH="$builtin_dir/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 ours() { echo "  carpo: $*" >&2; java -cp "$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn dev.carpo.pool.bench.Ours "$@" >> "$results"; }
 theirs() { echo "  anchor: $*" >&2; "$py" "$here/anchors.py" "$@" >> "$results"; }
 
@@ -36,7 +42,8 @@ if "$py" -c 'import jupyter_server' 2>/dev/null; then
     --ServerApp.ip=127.0.0.1 --ServerApp.port="$gw_port" --ServerApp.port_retries=0 --ServerApp.token="$gw_token" \
     --ServerApp.root_dir="$gw_dir" > "$gw_dir/server.log" 2>&1 &
   gw_pid=$!
-  trap 'kill "$gw_pid" 2>/dev/null; wait "$gw_pid" 2>/dev/null; rm -rf "$results" "$gw_dir"' EXIT
+  # (|| true: under set -e a failing kill in the EXIT trap, the server being gone already, would become the exit code)
+  trap 'kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; rm -rf "$results" "$builtin_dir" "$gw_dir"' EXIT
   "$py" - "$gw_port" "$gw_token" <<'PY'
 import sys, time, urllib.request
 req = urllib.request.Request("http://127.0.0.1:%s/api/kernelspecs" % sys.argv[1], headers={"Authorization": "token " + sys.argv[2]})
@@ -60,6 +67,16 @@ for n in $sizes; do
       theirs jc-threads --spec "$spec" --n "$n" --work "$work" --jobs "$tp_jobs"
     done
     theirs ipp --n "$n" --work "$work" --jobs "$tp_jobs"
+  done
+done
+# The built-in kernels (a JVM each): round trip and tiny-job throughput.
+for spec in $builtins; do
+  theirs raw-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  ours rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  theirs jc-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  for n in $sizes; do
+    ours throughput --spec "$spec" --n "$n" --work tiny --jobs "$tp_jobs" --warmup "$warmup"
+    theirs jc-threads --spec "$spec" --n "$n" --work tiny --jobs "$tp_jobs"
   done
 done
 for spec in $specs; do

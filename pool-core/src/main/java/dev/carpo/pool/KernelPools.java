@@ -1,11 +1,10 @@
 package dev.carpo.pool;
 
+import dev.carpo.pool.kernel.KernelException;
 import dev.carpo.pool.kernel.KernelRuntime;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.carpo.pool.kernel.KernelSpec;
-import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.kernel.KernelSpecs;
-import dev.carpo.pool.kernel.KernelStartException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -103,7 +102,7 @@ public final class KernelPools implements AutoCloseable {
         try {
             // On a gateway the spec is one of the server's names, checked now so a typo fails here, naming what there is.
             kernelSpec = options.gateway() != null ? runtime.gateway(options.gateway()).kernelSpec(spec) : specs.resolve(spec);
-        } catch (KernelSpecException | KernelStartException e) {
+        } catch (KernelException e) {
             return CompletableFuture.failedFuture(new PoolFailedException(language, -1, e.getMessage(), e));
         }
         LanguagePool[] holder = new LanguagePool[1];

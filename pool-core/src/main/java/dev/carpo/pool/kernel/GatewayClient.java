@@ -63,7 +63,8 @@ public final class GatewayClient implements AutoCloseable {
                 .connectTimeout(gateway.connectTimeout())
                 // Jupyter servers speak HTTP/1.1 (Tornado); no h2c upgrade dance on every request.
                 .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NORMAL)
+                // Never: a redirect would carry the token elsewhere and turn POST api/kernels into a GET.
+                .followRedirects(HttpClient.Redirect.NEVER)
                 .executor(executor)
                 .build();
     }
@@ -82,8 +83,14 @@ public final class GatewayClient implements AutoCloseable {
         List<KernelSpec> specs = new ArrayList<>();
         Map<String, JsonNode> byName = new TreeMap<>();
         root.path("kernelspecs").fields().forEachRemaining(e -> byName.put(e.getKey(), e.getValue()));
-        byName.forEach((name, entry) -> specs.add(KernelSpec.fromServer(
-                entry.path("name").asText(name), entry.get("spec"), gateway.url() + "api/kernelspecs/" + name)));
+        byName.forEach((name, entry) -> {
+            try {
+                specs.add(KernelSpec.fromServer(entry.path("name").asText(name), entry.get("spec"), gateway.url() + "api/kernelspecs/" + name));
+            } catch (KernelSpecException broken) {
+                // One malformed spec on the server must not hide the others.
+                org.slf4j.LoggerFactory.getLogger(GatewayClient.class).warn("{}", broken.getMessage());
+            }
+        });
         return specs;
     }
 
@@ -223,7 +230,10 @@ public final class GatewayClient implements AutoCloseable {
         } else {
             request.method(method, HttpRequest.BodyPublishers.noBody());
         }
-        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()).handle((response, error) -> {
+        // The request timeout bounds the wait for headers; this bounds the whole exchange, body included.
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString())
+                .orTimeout(timeout.plus(gateway.connectTimeout()).toMillis(), TimeUnit.MILLISECONDS)
+                .handle((response, error) -> {
             if (error != null) {
                 throw failure(method + " " + path, uri, unwrap(error));
             }
@@ -251,7 +261,10 @@ public final class GatewayClient implements AutoCloseable {
 
     private GatewayException refused(String method, String path, URI uri, int status, String body) {
         String why = switch (status) {
-            case 401, 403 -> "the token was refused; pass the server's token: the pool's token option, or carpo --token";
+            case 401, 403 -> gateway.token() == null
+                    ? "no token was sent and the server wants one; pass the server's token: the pool's token option, or carpo --token"
+                    : "the token was refused; pass the server's token: the pool's token option, or carpo --token";
+            case 301, 302, 303, 307, 308 -> "redirected, which carpo does not follow; give the URL it redirects to";
             case 404 -> path.startsWith("api/kernels/") ? "no such kernel" : "no such resource (is this a Jupyter Server URL?)";
             default -> status >= 500 ? "server error" : "request refused";
         };
@@ -264,10 +277,14 @@ public final class GatewayClient implements AutoCloseable {
         String why;
         if (error instanceof HttpConnectTimeoutException) {
             why = "unreachable: no connection within " + gateway.connectTimeout().toMillis() + " ms";
-        } else if (error instanceof HttpTimeoutException) {
-            why = "no answer within the request timeout";
-        } else if (error instanceof ConnectException) {
-            why = "unreachable: connection refused";
+        } else if (error instanceof HttpTimeoutException || error instanceof java.util.concurrent.TimeoutException) {
+            why = "gave no answer in time";
+        } else if (error instanceof javax.net.ssl.SSLException ssl) {
+            why = "refused the TLS connection: " + ssl.getMessage();
+        } else if (error instanceof java.nio.channels.UnresolvedAddressException || error instanceof java.net.UnknownHostException) {
+            why = "unreachable: unknown host " + uri.getHost();
+        } else if (error instanceof ConnectException c) {
+            why = "unreachable: " + (c.getMessage() == null || c.getMessage().isBlank() ? "connection refused" : c.getMessage());
         } else if (error instanceof WebSocketHandshakeException h) {
             int status = h.getResponse().statusCode();
             return new GatewayException("gateway " + gateway.url() + ": " + what + " " + uri + " was refused with " + status
@@ -306,7 +323,10 @@ public final class GatewayClient implements AutoCloseable {
         // The JDK wraps connect failures: ConnectException inside an IOException.
         if (e instanceof IOException && !(e instanceof ConnectException) && !(e instanceof HttpTimeoutException)
                 && e.getCause() instanceof ConnectException c) {
-            return c;
+            e = c;
+        }
+        if (e instanceof ConnectException && e.getCause() instanceof java.nio.channels.UnresolvedAddressException u) {
+            return u;
         }
         return e;
     }

@@ -280,7 +280,7 @@ public final class Kernel implements AutoCloseable {
         if (host.isRemote()) {
             // DELETE makes the server do what we do below for a local kernel: shutdown_request, wait, kill.
             connection.closeForExecutions();
-            shutdown = CompletableFuture.runAsync(() -> host.terminate(grace), blocking).thenCompose(v -> exited).thenApply(code -> null);
+            shutdown = runBlocking(() -> host.terminate(grace)).thenCompose(v -> exited).thenApply(code -> null);
             return shutdown;
         }
         CompletableFuture<Void> asked = CompletableFuture.completedFuture(null);
@@ -313,7 +313,20 @@ public final class Kernel implements AutoCloseable {
      * completes when the process is gone.
      */
     public CompletableFuture<Void> kill() {
-        return CompletableFuture.runAsync(() -> host.terminate(0), blocking).thenCompose(v -> exited).thenApply(code -> null);
+        return runBlocking(() -> host.terminate(0)).thenCompose(v -> exited).thenApply(code -> null);
+    }
+
+    /** On the runtime's blocking executor, or on a thread of its own once that has shut down (a kernel must still end). */
+    private CompletableFuture<Void> runBlocking(Runnable task) {
+        try {
+            return CompletableFuture.runAsync(task, blocking);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            return CompletableFuture.runAsync(task, r -> {
+                Thread t = new Thread(r, "carpo-late-kill-" + id);
+                t.setDaemon(true);
+                t.start();
+            });
+        }
     }
 
     /** {@link #shutdown()} and wait for it (at most three grace periods, for interrupt, request and SIGTERM, plus 10 s). */
@@ -327,7 +340,7 @@ public final class Kernel implements AutoCloseable {
         // A kernel that goes quiet while shutting down on request has not died on its own.
         died(new KernelDiedException(id, why + " (" + host.describe() + (host.isRemote() ? "; deleted)" : " still running; killed)"),
                 null, host.stderrTail(STDERR_TAIL_LINES), shuttingDown));
-        blocking.execute(() -> host.terminate(0));
+        runBlocking(() -> host.terminate(0));
     }
 
     private void died(KernelDiedException cause) {

@@ -12,7 +12,9 @@ import java.util.Map;
 
 /**
  * Kernelspec discovery, as {@code jupyter kernelspec list}: each data-path directory's
- * {@code kernels/<name>/kernel.json}, earlier directories winning over later ones.
+ * {@code kernels/<name>/kernel.json}, earlier directories winning over later ones; then carpo's
+ * built-in kernels ({@link BuiltinKernel}: {@code carpo-java}, and {@code carpo-lua} with pool-lua),
+ * which need no install.
  *
  * <p>Example:
  * <pre>{@code
@@ -62,7 +64,24 @@ public final class KernelSpecs {
                 // An unreadable directory hides nothing we could start; jupyter skips it too.
             }
         }
+        // carpo's own kernels need no install; an installed spec of the same name wins.
+        BuiltinKernelSpecs.list().forEach(found::putIfAbsent);
         return found;
+    }
+
+    /**
+     * Installs a built-in kernel ({@code carpo-lua}, {@code carpo-java}) for Jupyter itself: its
+     * kernel.json, running this JVM's java with this classpath, in {@code kernelsDir/<name>}.
+     *
+     * @return the spec directory written
+     */
+    public static Path installBuiltin(String name, Path kernelsDir) throws IOException {
+        return BuiltinKernelSpecs.install(name, kernelsDir);
+    }
+
+    /** The user's Jupyter kernels directory ({@code <user data dir>/kernels}), where an install goes by default. */
+    public Path userKernelsDir() {
+        return paths.userDataDir().resolve("kernels");
     }
 
     /** Finds a spec by name (case-insensitive); the error names every place searched. */

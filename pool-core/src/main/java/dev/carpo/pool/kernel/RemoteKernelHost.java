@@ -15,7 +15,6 @@ import org.slf4j.LoggerFactory;
  */
 final class RemoteKernelHost implements KernelHost {
     private static final Logger LOG = LoggerFactory.getLogger(RemoteKernelHost.class);
-    private static final int DELETE_ATTEMPTS = 5;
 
     private final GatewayClient client;
     private final String remoteId;
@@ -60,9 +59,14 @@ final class RemoteKernelHost implements KernelHost {
         client.kernelAsync(remoteId).whenComplete((model, error) -> {
             if (error != null) {
                 long silentMs = (System.nanoTime() - lastAnswer) / 1_000_000;
-                if (silentMs > options.heartbeatTimeout().toMillis()) {
+                // A slow gateway is not a dead one: silence must outlast a request's own timeout too.
+                long patience = Math.max(options.heartbeatTimeout().toMillis(),
+                        client.gateway().requestTimeout().plus(options.heartbeatInterval()).toMillis());
+                if (silentMs > patience) {
                     gone("lost: the gateway answered no status poll for " + silentMs + " ms ("
                             + KernelDiedException.describe(error) + ")");
+                    // It may well still run there: ask for its deletion, best effort, so it does not linger when the gateway is back.
+                    blocking.execute(() -> terminate(options.shutdownGrace().toMillis()));
                     return;
                 }
             } else if (model.isEmpty()) {
@@ -70,6 +74,7 @@ final class RemoteKernelHost implements KernelHost {
                 return;
             } else if ("dead".equals(model.get().path("execution_state").asText())) {
                 gone("is dead on the gateway (execution_state \"dead\")");
+                blocking.execute(() -> terminate(options.shutdownGrace().toMillis()));
                 return;
             } else {
                 lastAnswer = System.nanoTime();
@@ -125,19 +130,27 @@ final class RemoteKernelHost implements KernelHost {
         client.interrupt(remoteId);
     }
 
+    /**
+     * DELETE, retried while the server answers 5xx (Jupyter Server does while it restarts a kernel)
+     * or cannot be reached, within the grace period plus one request timeout.
+     */
     @Override
     public void terminate(long graceMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis)
+                + client.gateway().requestTimeout().toNanos();
         for (int attempt = 1; ; attempt++) {
+            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             try {
                 // The server sends shutdown_request, waits, then kills: our grace is its wait plus the call's own time.
-                client.shutdown(remoteId, client.gateway().requestTimeout().plus(Duration.ofMillis(graceMillis)));
+                client.shutdown(remoteId, Duration.ofMillis(Math.max(1000, leftMs)));
                 gone("was deleted from the gateway");
                 return;
             } catch (GatewayException e) {
-                // Jupyter Server answers 500 to a DELETE while it is restarting the kernel (after its process died): retry.
-                if (e.status() >= 500 && attempt < DELETE_ATTEMPTS) {
-                    LOG.info("kernel {}: DELETE on {} failed ({}); trying again", remoteId, client.gateway().url(), e.status());
-                    backOff(attempt);
+                boolean retriable = e.status() >= 500 || e.status() == -1;
+                long pause = 500L * attempt;
+                if (retriable && TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()) > pause) {
+                    LOG.info("kernel {}: DELETE on {} failed ({}); trying again", remoteId, client.gateway().url(), e.getMessage());
+                    backOff(pause);
                     continue;
                 }
                 LOG.warn("could not delete kernel {} from {}: {}", remoteId, client.gateway().url(), e.getMessage());
@@ -148,9 +161,9 @@ final class RemoteKernelHost implements KernelHost {
     }
 
     /** A pause between DELETE attempts (this runs on the blocking executor, never on the I/O loop). */
-    private static void backOff(int attempt) {
+    private static void backOff(long millis) {
         try {
-            TimeUnit.MILLISECONDS.sleep(500L * attempt);
+            TimeUnit.MILLISECONDS.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

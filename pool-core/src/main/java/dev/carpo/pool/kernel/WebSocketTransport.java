@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class WebSocketTransport implements KernelTransport {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+    private static final Duration RECONNECT_DELAY = Duration.ofMillis(500);
 
     private final GatewayClient client;
     private final String kernelId;
@@ -59,32 +60,38 @@ final class WebSocketTransport implements KernelTransport {
 
     /** Opens the socket; {@code dropped} says why the previous one went, when this is the one retry. */
     private void connect(String dropped) {
-        client.openChannels(kernelId, session.id(), new Listener()).whenComplete((ws, error) -> onLoop(() -> {
-            if (closed) {
-                if (ws != null) {
-                    ws.abort();
-                }
-                return;
-            }
+        // The socket is adopted in onOpen, which the JDK calls before any message: none can arrive unowned.
+        client.openChannels(kernelId, session.id(), new Listener(dropped)).whenComplete((ws, error) -> {
             if (error != null) {
-                closed = true;
-                receiver.onLost(dropped == null
-                        ? "could not open its channels: " + KernelDiedException.describe(error)
-                        : "lost its WebSocket (" + dropped + ") and could not reopen it: " + KernelDiedException.describe(error));
-                return;
+                onLoop(() -> {
+                    if (closed) {
+                        return;
+                    }
+                    closed = true;
+                    receiver.onLost(dropped == null
+                            ? "could not open its channels: " + KernelDiedException.describe(error)
+                            : "lost its WebSocket (" + dropped + ") and could not reopen it: " + KernelDiedException.describe(error));
+                });
             }
-            socket = ws;
-            v1 = WebSocketCodec.V1_PROTOCOL.equals(ws.getSubprotocol());
-            reconnecting = false;
-            if (dropped != null) {
-                reconnects++;
-            }
-            if (!everOpen) {
-                everOpen = true;
-                receiver.onChannelsChanged();
-            }
-            pump();
-        }));
+        });
+    }
+
+    private void adopt(WebSocket ws, String dropped) {
+        if (closed) {
+            ws.abort();
+            return;
+        }
+        socket = ws;
+        v1 = WebSocketCodec.V1_PROTOCOL.equals(ws.getSubprotocol());
+        reconnecting = false;
+        if (dropped != null) {
+            reconnects++;
+        }
+        if (!everOpen) {
+            everOpen = true;
+            receiver.onChannelsChanged();
+        }
+        pump();
     }
 
     private void onLoop(Runnable task) {
@@ -120,6 +127,7 @@ final class WebSocketTransport implements KernelTransport {
             if (error != null) {
                 queue.addFirst(next); // sent again on the reopened socket
                 dropped(ws, "a send failed: " + KernelDiedException.describe(error));
+                pump(); // the new socket may already be open, its pump skipped while this send was out
                 return;
             }
             pump();
@@ -136,7 +144,12 @@ final class WebSocketTransport implements KernelTransport {
             return;
         }
         reconnecting = true;
-        connect(why);
+        // A moment's pause: a proxy or load balancer blip is over by then more often than not.
+        loop.schedule(RECONNECT_DELAY, () -> {
+            if (!closed) {
+                connect(why);
+            }
+        });
     }
 
     private void deliver(WebSocket ws, Object frame) {
@@ -145,6 +158,12 @@ final class WebSocketTransport implements KernelTransport {
         }
         WebSocketCodec.Received r;
         try {
+            if (!v1 && frame instanceof ByteBuffer) {
+                // The legacy protocol's binary form (a message with buffers) is not the v1 framing.
+                receiver.onRejected(null, "a binary message on the JSON protocol (buffers are carried only with "
+                        + WebSocketCodec.V1_PROTOCOL + ")");
+                return;
+            }
             r = frame instanceof String text ? WebSocketCodec.decodeJson(text) : WebSocketCodec.decodeV1((ByteBuffer) frame);
         } catch (MessageRejectedException e) {
             receiver.onRejected(null, e.getMessage());
@@ -197,9 +216,15 @@ final class WebSocketTransport implements KernelTransport {
     private final class Listener implements WebSocket.Listener {
         private final StringBuilder text = new StringBuilder();
         private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+        private final String dropped;
+
+        Listener(String dropped) {
+            this.dropped = dropped;
+        }
 
         @Override
         public void onOpen(WebSocket ws) {
+            onLoop(() -> adopt(ws, dropped));
             ws.request(1);
         }
 

@@ -82,11 +82,15 @@ final class ZmqTransport implements KernelTransport {
         socket.setEventHook(event -> {
             if (!stdinConnected) {
                 stdinConnected = true;
-                loop.execute(() -> {
-                    if (!closed) {
-                        receiver.onChannelsChanged();
-                    }
-                });
+                try {
+                    loop.execute(() -> {
+                        if (!closed) {
+                            receiver.onChannelsChanged();
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                    // The loop is gone (runtime closed); its stop hook failed this kernel already.
+                }
             }
         }, ZMQ.EVENT_HANDSHAKE_PROTOCOL);
     }

@@ -72,6 +72,27 @@ class KernelSpecsTest {
     }
 
     @Test
+    void builtinJavaKernelIsFoundWithoutInstallAndAnInstalledSpecWins() throws IOException {
+        KernelSpecs specs = new KernelSpecs(new JupyterPaths(Map.of("JUPYTER_PATH", tmp.resolve("p").toString()), tmp.resolve("home")));
+        assertThat(specs.list()).containsKey("carpo-java");
+        KernelSpec spec = specs.find("carpo-java");
+        assertThat(spec.language()).isEqualTo("java");
+        assertThat(spec.interruptMode()).isEqualTo(InterruptMode.MESSAGE);
+        assertThat(spec.argv()).contains("dev.carpo.pool.server.JavaKernel", "{connection_file}");
+        assertThat(spec.argv().get(0)).endsWith("/bin/java");
+        // No shell: the classpath is one argv entry, absolute.
+        String cp = spec.argv().get(spec.argv().indexOf("-cp") + 1);
+        assertThat(cp.split(java.io.File.pathSeparator)).allMatch(e -> Path.of(e).isAbsolute());
+
+        Path installed = KernelSpecs.installBuiltin("carpo-java", tmp.resolve("p/kernels"));
+        assertThat(installed).isEqualTo(tmp.resolve("p/kernels/carpo-java"));
+        assertThat(specs.list().get("carpo-java")).isEqualTo(installed);
+        assertThatThrownBy(() -> KernelSpecs.installBuiltin("carpo-cobol", tmp.resolve("p/kernels")))
+                .isInstanceOf(KernelSpecException.class).hasMessageContaining("no built-in kernel named 'carpo-cobol'")
+                .hasMessageContaining("carpo-java");
+    }
+
+    @Test
     void missingSpecNamesEveryPlaceSearched() {
         KernelSpecs specs = new KernelSpecs(new JupyterPaths(Map.of("JUPYTER_PATH", tmp.resolve("p").toString()), tmp.resolve("home")));
         assertThatThrownBy(() -> specs.find("nope"))

@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "carpo", mixinStandardHelpOptions = true, versionProvider = CarpoCommand.VersionProvider.class,
         description = "Pools of live Jupyter kernels, driven from Lua.",
-        subcommands = {CarpoCommand.Run.class, CarpoCommand.Kernels.class, CarpoCommand.Repl.class, CommandLine.HelpCommand.class})
+        subcommands = {CarpoCommand.Run.class, CarpoCommand.Kernels.class, CarpoCommand.InstallKernel.class, CarpoCommand.Repl.class, CommandLine.HelpCommand.class})
 public final class CarpoCommand implements Runnable {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -169,6 +169,37 @@ public final class CarpoCommand implements Runnable {
             }
             out.flush();
             return 0;
+        }
+    }
+
+    /** {@code carpo install-kernel NAME}: a built-in kernel's spec where Jupyter finds it. */
+    @Command(name = "install-kernel", mixinStandardHelpOptions = true,
+            description = {"Installs a built-in kernel (carpo-lua, carpo-java) as a kernelspec, so that Jupyter itself",
+                    "(notebooks, jupyter console, jupyter_client) can start it. The spec runs this java with carpo's jar."})
+    static final class InstallKernel implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "carpo-lua or carpo-java")
+        String name;
+
+        @Option(names = "--prefix", paramLabel = "DIR",
+                description = "Install into DIR/share/jupyter/kernels (as `jupyter kernelspec install --prefix`) "
+                        + "instead of the user's Jupyter data dir.")
+        Path prefix;
+
+        @Override
+        public Integer call() throws IOException {
+            KernelSpecs specs = KernelSpecs.fromEnvironment();
+            Path kernels = prefix != null ? prefix.resolve("share/jupyter/kernels") : specs.userKernelsDir();
+            try {
+                Path dir = KernelSpecs.installBuiltin(name, kernels);
+                spec.commandLine().getOut().println("Installed kernelspec " + name + " in " + dir.toAbsolutePath());
+                spec.commandLine().getOut().flush();
+                return 0;
+            } catch (KernelSpecException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
         }
     }
 

@@ -133,6 +133,35 @@ class CarpoCommandIT {
     }
 
     @Test
+    void installedBuiltinKernelsPassTheJupyterKernelTestSuite() throws Exception {
+        Path prefix = tmp.resolve("prefix");
+        for (String name : List.of("carpo-lua", "carpo-java")) {
+            Run install = carpo(Duration.ofSeconds(120), "install-kernel", name, "--prefix", prefix.toString());
+            assertThat(install.exit()).as(install.stderr()).isZero();
+            assertThat(install.stdout()).contains("Installed kernelspec " + name + " in " + prefix.resolve("share/jupyter/kernels/" + name));
+        }
+        Run unknown = carpo(Duration.ofSeconds(60), "install-kernel", "carpo-cobol", "--prefix", prefix.toString());
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.stderr()).contains("no built-in kernel named 'carpo-cobol'; built-in kernels: ", "carpo-lua", "carpo-java");
+
+        // jupyter_client starts them from the installed specs, and jupyter_kernel_test drives them.
+        Path out = tmp.resolve("kernel-test.out");
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-m", "unittest", "-v", "pool-lua/src/test/python/test_builtin_kernels.py")
+                .directory(HOME.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().put("JUPYTER_PATH", prefix.resolve("share/jupyter").toString());
+        pb.environment().put("JUPYTER_RUNTIME_DIR", tmp.resolve("runtime").toString());
+        Process p = pb.start();
+        started.add(p);
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("jupyter_kernel_test finished").isTrue();
+        String report = Files.readString(out);
+        assertThat(p.exitValue()).as(report).isZero();
+        assertThat(report).contains("CarpoLuaKernelTests.test_execute_stdout) ... ok", "CarpoJavaKernelTests.test_execute_result) ... ok",
+                "CarpoLuaKernelTests.test_is_complete) ... ok", "CarpoJavaKernelTests.test_completion) ... ok").containsPattern("Ran \\d+ tests");
+        await().atMost(Duration.ofSeconds(20)).until(() -> ProcessHandle.allProcesses()
+                .noneMatch(h -> h.info().commandLine().orElse("").contains(tmp.resolve("runtime").toString())));
+    }
+
+    @Test
     void quickstartExample() throws Exception {
         Run run = carpo(Duration.ofSeconds(180), "run", "examples/quickstart.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
@@ -140,6 +169,19 @@ class CarpoCommandIT {
                 "pool:       size 5, idle 5, busy 0", "instance 2: kernel pid ");
         assertThat(kernelPids(run.stderr())).hasSize(5);
         assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
+    void quickstartOnTheBuiltinLuaKernelNeedsNoPython() throws Exception {
+        Run run = carpo(Duration.ofSeconds(180), "run", "examples/quickstart.lua", "lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).contains("stdout:     42\n", "status:     ok on instance 1", "error:      LuaError: division by zero",
+                "pool:       size 5, idle 5, busy 0");
+        List<Long> pids = kernelPids(run.stderr());
+        assertThat(pids).hasSize(5);
+        assertThat(run.stdout()).containsPattern("instance 2: kernel pid \\d+");
+        assertThat(run.stderr()).contains("lua[1] ready in");
+        assertGone(pids);
     }
 
     @Test

@@ -1,0 +1,109 @@
+package dev.carpo.pool.kernel;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carpo.pool.protocol.WireCodec;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * The built-in kernels' kernelspecs, written as real spec directories (so they start, list and
+ * install like any other) under a directory private to this user and keyed by this JVM's java and
+ * classpath, since the kernel runs with exactly those.
+ */
+final class BuiltinKernelSpecs {
+    private BuiltinKernelSpecs() {
+    }
+
+    /** Every built-in kernel on the classpath by name, its spec directory written if needed. */
+    static Map<String, Path> list() {
+        Map<String, Path> specs = new LinkedHashMap<>();
+        for (BuiltinKernel kernel : ServiceLoader.load(BuiltinKernel.class, BuiltinKernelSpecs.class.getClassLoader())) {
+            specs.putIfAbsent(kernel.name().toLowerCase(Locale.ROOT), write(kernel));
+        }
+        return specs;
+    }
+
+    /**
+     * Writes a built-in kernel's spec into {@code kernelsDir/<name>/kernel.json}, where Jupyter finds
+     * it (a {@code kernels} directory on its data path).
+     *
+     * @throws KernelSpecException naming the built-in kernels, when there is none by that name
+     */
+    static Path install(String name, Path kernelsDir) throws IOException {
+        List<String> names = new ArrayList<>();
+        for (BuiltinKernel kernel : ServiceLoader.load(BuiltinKernel.class, BuiltinKernelSpecs.class.getClassLoader())) {
+            if (kernel.name().equalsIgnoreCase(name)) {
+                Path dir = Files.createDirectories(kernelsDir.resolve(kernel.name()));
+                Files.writeString(dir.resolve("kernel.json"),
+                        WireCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(kernelJson(kernel)) + "\n");
+                return dir;
+            }
+            names.add(kernel.name());
+        }
+        throw new KernelSpecException("no built-in kernel named '" + name + "'; built-in kernels: " + String.join(", ", names));
+    }
+
+    /** kernel.json for this JVM: its java binary and its classpath, made absolute. */
+    static ObjectNode kernelJson(BuiltinKernel kernel) {
+        ObjectNode spec = WireCodec.mapper().createObjectNode();
+        ArrayNode argv = spec.putArray("argv");
+        argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        kernel.jvmOptions().forEach(argv::add);
+        argv.add("-cp");
+        argv.add(classpath());
+        argv.add(kernel.mainClass());
+        argv.add("{connection_file}");
+        spec.put("display_name", kernel.displayName());
+        spec.put("language", kernel.language());
+        spec.put("interrupt_mode", "message");
+        spec.putObject("metadata").put("carpo_builtin", true);
+        return spec;
+    }
+
+    private static String classpath() {
+        List<String> entries = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                entries.add(Path.of(entry).toAbsolutePath().normalize().toString());
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    private static Path write(BuiltinKernel kernel) {
+        ObjectNode json = kernelJson(kernel);
+        String key = Integer.toHexString(json.path("argv").toString().hashCode());
+        Path base = Path.of(System.getProperty("java.io.tmpdir"), "carpo-" + System.getProperty("user.name") + "-kernels");
+        Path dir = base.resolve(key).resolve(kernel.name());
+        Path file = dir.resolve("kernel.json");
+        try {
+            if (!Files.isDirectory(base)) {
+                Files.createDirectories(base, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            Files.createDirectories(dir);
+            byte[] bytes = WireCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8);
+            if (!Files.isRegularFile(file) || !java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
+                // Written aside and moved, so a JVM reading it meanwhile never sees half a file.
+                Path tmp = Files.createTempFile(dir, "kernel", ".tmp");
+                Files.write(tmp, bytes);
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the built-in kernelspec " + kernel.name() + " in " + dir, e);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.carpo.pool.server;
+
+import java.util.List;
+
+/**
+ * A language behind a {@link KernelServer}: runs code with state kept between runs, and answers
+ * completion and completeness questions. {@link #execute} runs on the server's shell thread;
+ * {@link #interrupt} comes from its control thread while an execution runs.
+ */
+public interface Interpreter extends AutoCloseable {
+
+    /** What kernel_info_reply says of the language. */
+    record LanguageInfo(String name, String version, String mimetype, String fileExtension, String implementation,
+                        String implementationVersion, String banner) {
+    }
+
+    /** Where output goes while code runs: {@code stdout} or {@code stderr}, sent on iopub as it comes. */
+    interface Output {
+        void stream(String name, String text);
+    }
+
+    /** An execution's outcome: a value (text/plain, or null for none), or an error. */
+    sealed interface Outcome permits Value, Failure {
+    }
+
+    record Value(String textPlain) implements Outcome {
+    }
+
+    record Failure(String ename, String evalue, List<String> traceback) implements Outcome {
+    }
+
+    /** Completion candidates replacing {@code code[cursorStart, cursorEnd)}. */
+    record Completion(List<String> matches, int cursorStart, int cursorEnd) {
+    }
+
+    /** is_complete_reply: {@code complete}, {@code incomplete} (with the indent to continue with), {@code invalid} or {@code unknown}. */
+    record Completeness(String status, String indent) {
+    }
+
+    LanguageInfo languageInfo();
+
+    Outcome execute(String code, Output output);
+
+    /** Stops the running execution soon, which then ends in a {@link Failure}. Called from another thread. */
+    void interrupt();
+
+    Completion complete(String code, int cursorPos);
+
+    Completeness isComplete(String code);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,289 @@
+package dev.carpo.pool.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.carpo.pool.kernel.ConnectionInfo;
+import dev.carpo.pool.protocol.Channel;
+import dev.carpo.pool.protocol.Message;
+import dev.carpo.pool.protocol.MessageRejectedException;
+import dev.carpo.pool.protocol.Session;
+import dev.carpo.pool.protocol.WireCodec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import org.zeromq.ZMsg;
+
+/**
+ * Serves one {@link Interpreter} as a Jupyter kernel on the ports of a connection file, until a
+ * shutdown_request or the death of the process that started it ({@code JPY_PARENT_PID}).
+ *
+ * <p>Example (a kernel's main):
+ * <pre>{@code
+ * public static void main(String[] args) throws Exception {
+ *     KernelServer.serve(Path.of(args[0]), new MyInterpreter());   // returns after shutdown_request
+ * }
+ * }</pre>
+ */
+public final class KernelServer {
+    private static final int POLL_MS = 200;
+
+    private final ConnectionInfo info;
+    private final Interpreter interpreter;
+    private final WireCodec codec;
+    private final Session session = new Session("carpo");
+    private final ZContext zmq = new ZContext();
+    private final Object iopubLock = new Object();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private ZMQ.Socket iopub;
+    private volatile boolean running = true;
+    private int executionCount;
+
+    private KernelServer(ConnectionInfo info, Interpreter interpreter) {
+        this.info = info;
+        this.interpreter = interpreter;
+        this.codec = new WireCodec(info.signer());
+    }
+
+    /** Binds, serves, and returns once a shutdown_request has been answered (or the parent process is gone). */
+    public static void serve(Path connectionFile, Interpreter interpreter) throws IOException, InterruptedException {
+        KernelServer server = new KernelServer(ConnectionInfo.read(connectionFile), interpreter);
+        server.run();
+    }
+
+    private void run() throws InterruptedException {
+        iopub = bind(Channel.IOPUB, SocketType.PUB);
+        ZMQ.Socket shell = bind(Channel.SHELL, SocketType.ROUTER);
+        ZMQ.Socket stdin = bind(Channel.STDIN, SocketType.ROUTER);
+        // Sockets belong to the thread that uses them: control and heartbeat bind on their own.
+        CountDownLatch bound = new CountDownLatch(2);
+        Thread control = daemon("carpo-kernel-control", () -> serveControl(bound));
+        Thread heartbeat = daemon("carpo-kernel-heartbeat", () -> serveHeartbeat(bound));
+        control.start();
+        heartbeat.start();
+        if (!bound.await(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("control and heartbeat sockets were not bound within 30 s");
+        }
+        watchParent();
+        publish(null, "status", object().put("execution_state", "starting"));
+        ZMQ.Poller poller = zmq.createPoller(1);
+        poller.register(shell, ZMQ.Poller.POLLIN);
+        while (running) {
+            if (poller.poll(POLL_MS) > 0 && poller.pollin(0)) {
+                ZMsg frames = ZMsg.recvMsg(shell, ZMQ.DONTWAIT);
+                if (frames != null) {
+                    handle(shell, frames, false);
+                }
+            }
+        }
+        stopped.countDown();
+        control.join(TimeUnit.SECONDS.toMillis(5));
+        heartbeat.join(TimeUnit.SECONDS.toMillis(5));
+        interpreter.close();
+        stdin.close();
+        zmq.close();
+    }
+
+    private ZMQ.Socket bind(Channel channel, SocketType type) {
+        ZMQ.Socket socket = zmq.createSocket(type);
+        socket.setLinger(1000);
+        socket.bind(info.endpoint(channel));
+        return socket;
+    }
+
+    private void serveControl(CountDownLatch bound) {
+        ZMQ.Socket control = bind(Channel.CONTROL, SocketType.ROUTER);
+        bound.countDown();
+        control.setReceiveTimeOut(POLL_MS);
+        while (running) {
+            ZMsg frames = ZMsg.recvMsg(control);
+            if (frames != null) {
+                handle(control, frames, true);
+            }
+        }
+    }
+
+    private void serveHeartbeat(CountDownLatch bound) {
+        ZMQ.Socket hb = bind(Channel.HEARTBEAT, SocketType.REP);
+        bound.countDown();
+        hb.setReceiveTimeOut(POLL_MS);
+        while (running) {
+            byte[] ping = hb.recv();
+            if (ping != null) {
+                hb.send(ping);
+            }
+        }
+    }
+
+    /** As ipykernel's parent poller: a kernel whose starter is gone (even by SIGKILL) ends too. */
+    private void watchParent() {
+        String parent = System.getenv("JPY_PARENT_PID");
+        if (parent == null || !parent.matches("\\d+")) {
+            return;
+        }
+        ProcessHandle.of(Long.parseLong(parent)).ifPresentOrElse(
+                p -> p.onExit().thenRun(this::stop),
+                this::stop);
+    }
+
+    private void stop() {
+        running = false;
+    }
+
+    private void handle(ZMQ.Socket socket, ZMsg frames, boolean isControl) {
+        List<byte[]> parts = new ArrayList<>(frames.size());
+        frames.forEach(f -> parts.add(f.getData()));
+        Message request;
+        try {
+            request = codec.decode(parts);
+        } catch (MessageRejectedException e) {
+            System.err.println("carpo kernel: dropped a message: " + e.getMessage());
+            return;
+        }
+        publish(request, "status", object().put("execution_state", "busy"));
+        try {
+            switch (request.type()) {
+                case "kernel_info_request" -> reply(socket, request, "kernel_info_reply", kernelInfo());
+                case "execute_request" -> execute(socket, request);
+                case "complete_request" -> complete(socket, request);
+                case "is_complete_request" -> isComplete(socket, request);
+                case "inspect_request" -> reply(socket, request, "inspect_reply",
+                        ok().put("found", false).<ObjectNode>set("data", object()).set("metadata", object()));
+                case "history_request" -> reply(socket, request, "history_reply", ok().set("history", WireCodec.mapper().createArrayNode()));
+                case "comm_info_request" -> reply(socket, request, "comm_info_reply", ok().set("comms", object()));
+                case "interrupt_request" -> {
+                    interpreter.interrupt();
+                    reply(socket, request, "interrupt_reply", ok());
+                }
+                case "shutdown_request" -> {
+                    reply(socket, request, "shutdown_reply",
+                            ok().put("restart", request.content().path("restart").asBoolean(false)));
+                    stop();
+                }
+                default -> System.err.println("carpo kernel: no handler for " + request.type() + (isControl ? " on control" : ""));
+            }
+        } finally {
+            publish(request, "status", object().put("execution_state", "idle"));
+        }
+    }
+
+    private void execute(ZMQ.Socket shell, Message request) {
+        ObjectNode c = request.content();
+        String code = c.path("code").asText("");
+        boolean silent = c.path("silent").asBoolean(false);
+        if (!silent && c.path("store_history").asBoolean(true)) {
+            executionCount++;
+        }
+        int count = executionCount;
+        publish(request, "execute_input", object().put("code", code).put("execution_count", count));
+        Interpreter.Outcome outcome;
+        try {
+            outcome = interpreter.execute(code, (name, text) -> {
+                if (!silent) {
+                    publish(request, "stream", object().put("name", name).put("text", text));
+                }
+            });
+        } catch (RuntimeException | StackOverflowError e) {
+            outcome = new Interpreter.Failure(e.getClass().getSimpleName(), String.valueOf(e.getMessage()), List.of(e.toString()));
+        }
+        if (outcome instanceof Interpreter.Failure f) {
+            ObjectNode error = object().put("ename", f.ename()).put("evalue", f.evalue());
+            ArrayNode tb = error.putArray("traceback");
+            f.traceback().forEach(tb::add);
+            publish(request, "error", error.deepCopy());
+            reply(shell, request, "execute_reply", error.put("status", "error").put("execution_count", count)
+                    .<ObjectNode>set("user_expressions", object()));
+            return;
+        }
+        String value = ((Interpreter.Value) outcome).textPlain();
+        if (value != null && !silent) {
+            ObjectNode result = object().put("execution_count", count);
+            result.putObject("data").put("text/plain", value);
+            result.putObject("metadata");
+            publish(request, "execute_result", result);
+        }
+        reply(shell, request, "execute_reply", ok().put("execution_count", count)
+                .<ObjectNode>set("user_expressions", object()).set("payload", WireCodec.mapper().createArrayNode()));
+    }
+
+    private void complete(ZMQ.Socket shell, Message request) {
+        String code = request.content().path("code").asText("");
+        int cursor = request.content().path("cursor_pos").asInt(code.length());
+        Interpreter.Completion completion = interpreter.complete(code, Math.max(0, Math.min(cursor, code.length())));
+        ObjectNode content = ok().put("cursor_start", completion.cursorStart()).put("cursor_end", completion.cursorEnd());
+        ArrayNode matches = content.putArray("matches");
+        completion.matches().forEach(matches::add);
+        content.putObject("metadata");
+        reply(shell, request, "complete_reply", content);
+    }
+
+    private void isComplete(ZMQ.Socket shell, Message request) {
+        Interpreter.Completeness c = interpreter.isComplete(request.content().path("code").asText(""));
+        ObjectNode content = object().put("status", c.status());
+        if ("incomplete".equals(c.status())) {
+            content.put("indent", c.indent());
+        }
+        reply(shell, request, "is_complete_reply", content);
+    }
+
+    private ObjectNode kernelInfo() {
+        Interpreter.LanguageInfo li = interpreter.languageInfo();
+        ObjectNode content = ok().put("protocol_version", Session.PROTOCOL_VERSION)
+                .put("implementation", li.implementation()).put("implementation_version", li.implementationVersion())
+                .put("banner", li.banner());
+        content.putObject("language_info").put("name", li.name()).put("version", li.version())
+                .put("mimetype", li.mimetype()).put("file_extension", li.fileExtension());
+        content.putArray("help_links");
+        return content;
+    }
+
+    private void reply(ZMQ.Socket socket, Message request, String type, ObjectNode content) {
+        Message reply = session.reply(request, type, content);
+        List<byte[]> frames = new ArrayList<>(request.identities());
+        List<byte[]> encoded = codec.encode(reply);
+        frames.addAll(encoded);
+        send(socket, frames);
+    }
+
+    /** An iopub message; {@code parent} null for the start-up status. */
+    private void publish(Message parent, String type, ObjectNode content) {
+        Message m = parent == null ? session.request(type, content) : session.reply(parent, type, content);
+        List<byte[]> frames = new ArrayList<>();
+        frames.add(("kernel." + session.id() + "." + type).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        frames.addAll(codec.encode(m));
+        synchronized (iopubLock) {
+            send(iopub, frames);
+        }
+    }
+
+    private static void send(ZMQ.Socket socket, List<byte[]> frames) {
+        for (int i = 0; i < frames.size(); i++) {
+            socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
+        }
+    }
+
+    /** carpo's version from the jar manifest, or {@code dev} when run from classes. */
+    public static String version() {
+        String v = KernelServer.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+
+    private static ObjectNode object() {
+        return WireCodec.mapper().createObjectNode();
+    }
+
+    private static ObjectNode ok() {
+        return object().put("status", "ok");
+    }
+
+    private static Thread daemon(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        return t;
+    }
+}

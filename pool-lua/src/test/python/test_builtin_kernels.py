@@ -1,0 +1,61 @@
+"""carpo's built-in kernels against the peer test suite for Jupyter kernels (jupyter_kernel_test).
+
+Run with the kernelspecs installed where jupyter_client finds them, e.g.:
+    ./carpo install-kernel carpo-lua --prefix /tmp/k && ./carpo install-kernel carpo-java --prefix /tmp/k
+    JUPYTER_PATH=/tmp/k/share/jupyter /usr/bin/python3 -m unittest -v pool-lua/src/test/python/test_builtin_kernels.py
+CarpoKernelTestIT does exactly this during `mvn verify`.
+"""
+import unittest
+
+import jupyter_kernel_test
+
+
+class CarpoLuaKernelTests(jupyter_kernel_test.KernelTests):
+    kernel_name = "carpo-lua"
+    language_name = "lua"
+    file_extension = ".lua"
+
+    code_hello_world = 'print("hello, world")'
+    code_stderr = 'io.stderr:write("oops\\n")'
+    code_generate_error = 'error("boom")'
+    code_execute_result = [
+        {"code": "1 + 2", "result": "3"},
+        {"code": "string.rep('ab', 3)", "result": "ababab"},
+        {"code": "x = 20; return x + 1", "result": "21"},
+    ]
+    supported_history_operations = ()
+
+    completion_samples = [
+        {"text": "string.for", "matches": {"format"}},
+        {"text": "pri", "matches": {"print"}},
+    ]
+    complete_code_samples = ["x = 1", "for i = 1, 3 do print(i) end", "1 + 1"]
+    incomplete_code_samples = ["for i = 1, 3 do", "function f(x)", "x = [[open"]
+    invalid_code_samples = ["x = = 1", "end end"]
+
+
+class CarpoJavaKernelTests(jupyter_kernel_test.KernelTests):
+    kernel_name = "carpo-java"
+    language_name = "java"
+    file_extension = ".jshell"
+
+    code_hello_world = 'System.out.println("hello, world");'
+    code_stderr = 'System.err.println("oops");'
+    code_generate_error = 'throw new IllegalStateException("boom");'
+    code_execute_result = [
+        {"code": "1 + 2", "result": "3"},
+        {"code": '"ab".repeat(3)', "result": '"ababab"'},
+        {"code": "Math.max(4, 7)", "result": "7"},
+    ]
+    supported_history_operations = ()
+
+    completion_samples = [
+        {"text": "Math.ab", "matches": {"abs(", "absExact("}},
+    ]
+    complete_code_samples = ["int x = 1;", "for (int i = 0; i < 3; i++) { }", "1 + 1"]
+    incomplete_code_samples = ["for (int i = 0; i < 3; i++) {", "void f() {"]
+    invalid_code_samples = ["int int = ;"]
+
+
+if __name__ == "__main__":
+    unittest.main()
