@@ -8,7 +8,9 @@ home="$(cd "$here/../.." && pwd)"
 jar="$home/pool-bench/target/benchmarks.jar"
 py=/usr/bin/python3   # Debian's python3 has jupyter_client, pyzmq and ipyparallel
 
+quick=""
 if [ "${1:-}" = "--quick" ]; then
+  quick=1
   specs="python3"; builtins="carpo-lua"; sizes="2"; rt_jobs=30; warmup=5; tp_jobs=80; start_n=4; footprint_n=8
 else
   # The JVM needs a few thousand calls before its JIT settles; Python has none to warm.
@@ -71,12 +73,16 @@ for n in $sizes; do
 done
 # The built-in kernels (a JVM each): round trip and tiny-job throughput.
 for spec in $builtins; do
-  theirs raw-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
-  ours rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
-  theirs jc-rt --spec "$spec" --jobs "$rt_jobs" --warmup "$warmup"
+  jobs="$rt_jobs"; warm="$warmup"; tp="$tp_jobs"
+  if [ "$spec" = carpo-java ] && [ -z "$quick" ]; then
+    jobs=100; warm=20; tp=200   # JShell compiles every cell with javac: about 190 ms each here
+  fi
+  theirs raw-rt --spec "$spec" --jobs "$jobs" --warmup "$warm"
+  ours rt --spec "$spec" --jobs "$jobs" --warmup "$warm"
+  theirs jc-rt --spec "$spec" --jobs "$jobs" --warmup "$warm"
   for n in $sizes; do
-    ours throughput --spec "$spec" --n "$n" --work tiny --jobs "$tp_jobs" --warmup "$warmup"
-    theirs jc-threads --spec "$spec" --n "$n" --work tiny --jobs "$tp_jobs"
+    ours throughput --spec "$spec" --n "$n" --work tiny --jobs "$tp" --warmup "$warm"
+    theirs jc-threads --spec "$spec" --n "$n" --work tiny --jobs "$tp"
   done
 done
 for spec in $specs; do

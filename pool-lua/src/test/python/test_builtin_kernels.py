@@ -46,6 +46,7 @@ class CarpoJavaKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "1 + 2", "result": "3"},
         {"code": '"ab".repeat(3)', "result": '"ababab"'},
         {"code": "Math.max(4, 7)", "result": "7"},
+        {"code": "IntStream.rangeClosed(1, 10).sum()", "result": "55"},  # the jshell tool's default imports
     ]
     supported_history_operations = ()
 

@@ -10,20 +10,42 @@ import java.util.List;
  * <p>Example: {@code KernelSpecs.fromEnvironment().find("carpo-lua")} starts
  * {@code java -cp <carpo's classpath> dev.carpo.pool.lua.LuaKernel {connection_file}}.
  */
-public interface BuiltinKernel {
-    /** The kernelspec name, such as {@code carpo-lua}. */
-    String name();
+public abstract class BuiltinKernel {
+    private final String name;
+    private final String displayName;
+    private final String language;
+    private final Class<?> mainClass;
 
-    String displayName();
+    /**
+     * @param name the kernelspec name, such as {@code carpo-lua}
+     * @param language language_info name, such as {@code lua}
+     * @param mainClass the class whose {@code main(connectionFile)} serves the kernel
+     */
+    protected BuiltinKernel(String name, String displayName, String language, Class<?> mainClass) {
+        this.name = name;
+        this.displayName = displayName;
+        this.language = language;
+        this.mainClass = mainClass;
+    }
 
-    /** language_info name, such as {@code lua}. */
-    String language();
+    public final String name() {
+        return name;
+    }
 
-    /** The class whose {@code main(connectionFile)} serves the kernel. */
-    String mainClass();
+    public final String displayName() {
+        return displayName;
+    }
 
-    /** JVM options for the kernel's JVM (small heaps start fast). */
-    default List<String> jvmOptions() {
+    public final String language() {
+        return language;
+    }
+
+    public final String mainClass() {
+        return mainClass.getName();
+    }
+
+    /** JVM options for the kernel's JVM. */
+    public List<String> jvmOptions() {
         return List.of("-XX:+UseSerialGC", "-Xss16m");
     }
 }

@@ -85,7 +85,8 @@ final class BuiltinKernelSpecs {
 
     private static Path write(BuiltinKernel kernel) {
         ObjectNode json = kernelJson(kernel);
-        String key = Integer.toHexString(json.path("argv").toString().hashCode());
+        // One directory per java and classpath: JVMs with other classpaths (tests, another jar) never overwrite each other's specs.
+        String key = Integer.toHexString((System.getProperty("java.home") + File.pathSeparator + classpath()).hashCode());
         Path base = Path.of(System.getProperty("java.io.tmpdir"), "carpo-" + System.getProperty("user.name") + "-kernels");
         Path dir = base.resolve(key).resolve(kernel.name());
         Path file = dir.resolve("kernel.json");

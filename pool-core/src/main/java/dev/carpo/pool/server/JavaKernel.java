@@ -3,7 +3,6 @@ package dev.carpo.pool.server;
 import java.io.ByteArrayInputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -37,40 +36,24 @@ public final class JavaKernel implements Interpreter {
                 .out(new PrintStream(out, true, StandardCharsets.UTF_8))
                 .err(new PrintStream(err, true, StandardCharsets.UTF_8))
                 .build();
+        // The imports the jshell tool starts with (its DEFAULT startup), which the JShell API leaves out.
+        for (String pkg : DEFAULT_IMPORTS) {
+            shell.eval("import " + pkg + ".*;");
+        }
     }
 
+    private static final List<String> DEFAULT_IMPORTS = List.of("java.io", "java.math", "java.net", "java.nio.file", "java.util",
+            "java.util.concurrent", "java.util.function", "java.util.prefs", "java.util.regex", "java.util.stream");
+
     /** The built-in kernelspec {@code carpo-java}. */
-    public static final class Spec implements dev.carpo.pool.kernel.BuiltinKernel {
-        @Override
-        public String name() {
-            return "carpo-java";
-        }
-
-        @Override
-        public String displayName() {
-            return "Java (carpo, JShell)";
-        }
-
-        @Override
-        public String language() {
-            return "java";
-        }
-
-        @Override
-        public String mainClass() {
-            return JavaKernel.class.getName();
+    public static final class Spec extends dev.carpo.pool.kernel.BuiltinKernel {
+        public Spec() {
+            super("carpo-java", "Java (carpo, JShell)", "java", JavaKernel.class);
         }
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 1) {
-            System.err.println("usage: JavaKernel CONNECTION_FILE");
-            System.exit(2);
-        }
-        try (JavaKernel kernel = new JavaKernel()) {
-            KernelServer.serve(Path.of(args[0]), kernel);
-        }
-        System.exit(0);
+        KernelServer.main(args, JavaKernel::new);
     }
 
     @Override
@@ -112,12 +95,25 @@ public final class JavaKernel implements Interpreter {
                     } else if (event.causeSnippet() == null) {
                         value = null;
                     }
+                    forgetTemporary(event);
                 }
             }
             return new Value(value);
         } finally {
             out.target(null);
             err.target(null);
+        }
+    }
+
+    /**
+     * Drops the {@code $n} variable JShell makes for a bare expression's value: every active snippet
+     * takes part in each later compilation, so a kernel that has answered thousands of expressions
+     * would otherwise grow slower with each one (a cell's value is its result, not a variable).
+     */
+    private void forgetTemporary(SnippetEvent event) {
+        if (event.causeSnippet() == null && event.snippet() instanceof VarSnippet v
+                && v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND && event.status().isActive()) {
+            shell.drop(v);
         }
     }
 

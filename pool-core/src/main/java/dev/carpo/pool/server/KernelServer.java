@@ -50,6 +50,21 @@ public final class KernelServer {
         this.codec = new WireCodec(info.signer());
     }
 
+    /**
+     * A kernel's {@code main}: serves a fresh interpreter on the connection file named by the one
+     * argument, then exits the JVM.
+     */
+    public static void main(String[] args, java.util.function.Supplier<Interpreter> interpreter) throws IOException, InterruptedException {
+        if (args.length != 1) {
+            System.err.println("usage: <kernel main class> CONNECTION_FILE");
+            System.exit(2);
+        }
+        try (Interpreter kernel = interpreter.get()) {
+            serve(Path.of(args[0]), kernel);
+        }
+        System.exit(0);
+    }
+
     /** Binds, serves, and returns once a shutdown_request has been answered (or the parent process is gone). */
     public static void serve(Path connectionFile, Interpreter interpreter) throws IOException, InterruptedException {
         KernelServer server = new KernelServer(ConnectionInfo.read(connectionFile), interpreter);

@@ -123,8 +123,8 @@ public final class CarpoCommand implements Runnable {
 
     /** {@code carpo kernels}: the discovered kernelspecs, like {@code jupyter kernelspec list}. */
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-            description = {"Lists the kernelspecs found on Jupyter's search path (as `jupyter kernelspec list`),",
-                    "or those a Jupyter Server or Enterprise Gateway offers (--gateway)."})
+            description = {"Lists the kernelspecs: Jupyter's (as `jupyter kernelspec list`) and carpo's built-in ones.",
+                    "With --gateway, those a Jupyter Server or Enterprise Gateway offers."})
     static final class Kernels implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -174,8 +174,8 @@ public final class CarpoCommand implements Runnable {
 
     /** {@code carpo install-kernel NAME}: a built-in kernel's spec where Jupyter finds it. */
     @Command(name = "install-kernel", mixinStandardHelpOptions = true,
-            description = {"Installs a built-in kernel (carpo-lua, carpo-java) as a kernelspec, so that Jupyter itself",
-                    "(notebooks, jupyter console, jupyter_client) can start it. The spec runs this java with carpo's jar."})
+            description = {"Installs a built-in kernel (carpo-lua, carpo-java) for Jupyter itself.",
+                    "Notebooks, jupyter console and jupyter_client can then start it; the spec runs this java with carpo's jar."})
     static final class InstallKernel implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;

@@ -5,7 +5,6 @@ import dev.carpo.pool.server.KernelServer;
 import dev.carpo.pool.server.StreamSink;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -51,37 +50,14 @@ public final class LuaKernel implements Interpreter {
     }
 
     /** The built-in kernelspec {@code carpo-lua}. */
-    public static final class Spec implements dev.carpo.pool.kernel.BuiltinKernel {
-        @Override
-        public String name() {
-            return "carpo-lua";
-        }
-
-        @Override
-        public String displayName() {
-            return "Lua (carpo, LuaJ)";
-        }
-
-        @Override
-        public String language() {
-            return "lua";
-        }
-
-        @Override
-        public String mainClass() {
-            return LuaKernel.class.getName();
+    public static final class Spec extends dev.carpo.pool.kernel.BuiltinKernel {
+        public Spec() {
+            super("carpo-lua", "Lua (carpo, LuaJ)", "lua", LuaKernel.class);
         }
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 1) {
-            System.err.println("usage: LuaKernel CONNECTION_FILE");
-            System.exit(2);
-        }
-        try (LuaKernel kernel = new LuaKernel()) {
-            KernelServer.serve(Path.of(args[0]), kernel);
-        }
-        System.exit(0);
+        KernelServer.main(args, LuaKernel::new);
     }
 
     @Override

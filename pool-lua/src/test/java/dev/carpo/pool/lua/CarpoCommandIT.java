@@ -113,7 +113,9 @@ class CarpoCommandIT {
         assertThat(kernels.exit()).isZero();
         assertThat(kernels.stdout()).startsWith("Available kernels:")
                 .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+python: Python 3")
-                .contains("/usr/share/jupyter/kernels/ir");
+                .contains("/usr/share/jupyter/kernels/ir")
+                .containsPattern("carpo-lua\\s+/\\S+/carpo-lua\\s+lua: Lua \\(carpo, LuaJ\\)")
+                .containsPattern("carpo-java\\s+/\\S+/carpo-java\\s+java: Java \\(carpo, JShell\\)");
     }
 
     @Test
