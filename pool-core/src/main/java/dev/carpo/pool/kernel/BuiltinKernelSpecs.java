@@ -5,12 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carpo.pool.protocol.WireCodec;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,18 +18,27 @@ import java.util.ServiceLoader;
 
 /**
  * The built-in kernels' kernelspecs, written as real spec directories (so they start, list and
- * install like any other) under a directory private to this user and keyed by this JVM's java and
+ * install like any other) in the user's private Jupyter runtime dir, keyed by this JVM's java and
  * classpath, since the kernel runs with exactly those.
  */
 final class BuiltinKernelSpecs {
     private BuiltinKernelSpecs() {
     }
 
-    /** Every built-in kernel on the classpath by name, its spec directory written if needed. */
-    static Map<String, Path> list() {
+    /**
+     * Every built-in kernel on the classpath by name, its spec directory written if needed under
+     * {@code privateDir} (the user's Jupyter runtime dir, 0700: a kernel.json there decides what
+     * runs, so no other user may write it). A spec that cannot be written is left out, with a warning.
+     */
+    static Map<String, Path> list(Path privateDir) {
         Map<String, Path> specs = new LinkedHashMap<>();
         for (BuiltinKernel kernel : ServiceLoader.load(BuiltinKernel.class, BuiltinKernelSpecs.class.getClassLoader())) {
-            specs.putIfAbsent(kernel.name().toLowerCase(Locale.ROOT), write(kernel));
+            try {
+                specs.putIfAbsent(kernel.name().toLowerCase(Locale.ROOT), write(kernel, privateDir));
+            } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(BuiltinKernelSpecs.class)
+                        .warn("built-in kernel {} left out: cannot write its spec in {}: {}", kernel.name(), privateDir, e.toString());
+            }
         }
         return specs;
     }
@@ -83,28 +90,21 @@ final class BuiltinKernelSpecs {
         return String.join(File.pathSeparator, entries);
     }
 
-    private static Path write(BuiltinKernel kernel) {
+    private static Path write(BuiltinKernel kernel, Path privateDir) throws IOException {
         ObjectNode json = kernelJson(kernel);
         // One directory per java and classpath: JVMs with other classpaths (tests, another jar) never overwrite each other's specs.
         String key = Integer.toHexString((System.getProperty("java.home") + File.pathSeparator + classpath()).hashCode());
-        Path base = Path.of(System.getProperty("java.io.tmpdir"), "carpo-" + System.getProperty("user.name") + "-kernels");
-        Path dir = base.resolve(key).resolve(kernel.name());
+        JupyterPaths.ensurePrivateDir(privateDir);
+        Path dir = privateDir.resolve("carpo-kernels").resolve(key).resolve(kernel.name());
         Path file = dir.resolve("kernel.json");
-        try {
-            if (!Files.isDirectory(base)) {
-                Files.createDirectories(base, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-            Files.createDirectories(dir);
-            byte[] bytes = WireCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8);
-            if (!Files.isRegularFile(file) || !java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
-                // Written aside and moved, so a JVM reading it meanwhile never sees half a file.
-                Path tmp = Files.createTempFile(dir, "kernel", ".tmp");
-                Files.write(tmp, bytes);
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            }
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the built-in kernelspec " + kernel.name() + " in " + dir, e);
+        Files.createDirectories(dir);
+        byte[] bytes = WireCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8);
+        if (!Files.isRegularFile(file) || !java.util.Arrays.equals(Files.readAllBytes(file), bytes)) {
+            // Written aside and moved, so a JVM reading it meanwhile never sees half a file.
+            Path tmp = Files.createTempFile(dir, "kernel", ".tmp");
+            Files.write(tmp, bytes);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
+        return dir;
     }
 }

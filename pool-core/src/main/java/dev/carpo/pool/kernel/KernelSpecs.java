@@ -65,7 +65,7 @@ public final class KernelSpecs {
             }
         }
         // carpo's own kernels need no install; an installed spec of the same name wins.
-        BuiltinKernelSpecs.list().forEach(found::putIfAbsent);
+        BuiltinKernelSpecs.list(paths.runtimeDir()).forEach(found::putIfAbsent);
         return found;
     }
 

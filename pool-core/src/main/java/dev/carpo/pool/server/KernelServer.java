@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.zeromq.SocketType;
@@ -32,6 +33,8 @@ import org.zeromq.ZMsg;
  */
 public final class KernelServer {
     private static final int POLL_MS = 200;
+    private static final java.util.Set<String> CONTROL_TYPES = java.util.Set.of("kernel_info_request", "interrupt_request",
+            "shutdown_request");
 
     private final ConnectionInfo info;
     private final Interpreter interpreter;
@@ -77,12 +80,16 @@ public final class KernelServer {
         ZMQ.Socket stdin = bind(Channel.STDIN, SocketType.ROUTER);
         // Sockets belong to the thread that uses them: control and heartbeat bind on their own.
         CountDownLatch bound = new CountDownLatch(2);
-        Thread control = daemon("carpo-kernel-control", () -> serveControl(bound));
-        Thread heartbeat = daemon("carpo-kernel-heartbeat", () -> serveHeartbeat(bound));
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> bindFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread control = daemon("carpo-kernel-control", () -> serveControl(bound, bindFailure));
+        Thread heartbeat = daemon("carpo-kernel-heartbeat", () -> serveHeartbeat(bound, bindFailure));
         control.start();
         heartbeat.start();
         if (!bound.await(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("control and heartbeat sockets were not bound within 30 s");
+        }
+        if (bindFailure.get() != null) {
+            throw bindFailure.get();
         }
         watchParent();
         publish(null, "status", object().put("execution_state", "starting"));
@@ -100,20 +107,44 @@ public final class KernelServer {
         control.join(TimeUnit.SECONDS.toMillis(5));
         heartbeat.join(TimeUnit.SECONDS.toMillis(5));
         interpreter.close();
-        stdin.close();
-        zmq.close();
+        zmq.destroySocket(shell);
+        zmq.destroySocket(stdin);
+        zmq.destroySocket(iopub);
+        // Bounded: the process exits next whatever JeroMQ's teardown does.
+        Thread closer = daemon("carpo-kernel-close", zmq::close);
+        closer.start();
+        closer.join(TimeUnit.SECONDS.toMillis(5));
     }
 
     private ZMQ.Socket bind(Channel channel, SocketType type) {
         ZMQ.Socket socket = zmq.createSocket(type);
         socket.setLinger(1000);
+        if (type == SocketType.PUB) {
+            socket.setSndHWM(0); // a PUB drops at its high-water mark: never drop output, nor the final idle
+        }
         socket.bind(info.endpoint(channel));
         return socket;
     }
 
-    private void serveControl(CountDownLatch bound) {
-        ZMQ.Socket control = bind(Channel.CONTROL, SocketType.ROUTER);
-        bound.countDown();
+    /** Binds on the calling thread (the socket's owner); a failure is handed to the starting thread. */
+    private ZMQ.Socket bindOwn(Channel channel, SocketType type, CountDownLatch bound,
+                               java.util.concurrent.atomic.AtomicReference<RuntimeException> failure) {
+        try {
+            return bind(channel, type);
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, new IllegalStateException("cannot bind " + info.endpoint(channel) + ": " + e, e));
+            running = false;
+            return null;
+        } finally {
+            bound.countDown();
+        }
+    }
+
+    private void serveControl(CountDownLatch bound, java.util.concurrent.atomic.AtomicReference<RuntimeException> failure) {
+        ZMQ.Socket control = bindOwn(Channel.CONTROL, SocketType.ROUTER, bound, failure);
+        if (control == null) {
+            return;
+        }
         control.setReceiveTimeOut(POLL_MS);
         while (running) {
             ZMsg frames = ZMsg.recvMsg(control);
@@ -121,11 +152,14 @@ public final class KernelServer {
                 handle(control, frames, true);
             }
         }
+        zmq.destroySocket(control); // by its own thread; linger lets the shutdown_reply out
     }
 
-    private void serveHeartbeat(CountDownLatch bound) {
-        ZMQ.Socket hb = bind(Channel.HEARTBEAT, SocketType.REP);
-        bound.countDown();
+    private void serveHeartbeat(CountDownLatch bound, java.util.concurrent.atomic.AtomicReference<RuntimeException> failure) {
+        ZMQ.Socket hb = bindOwn(Channel.HEARTBEAT, SocketType.REP, bound, failure);
+        if (hb == null) {
+            return;
+        }
         hb.setReceiveTimeOut(POLL_MS);
         while (running) {
             byte[] ping = hb.recv();
@@ -133,6 +167,8 @@ public final class KernelServer {
                 hb.send(ping);
             }
         }
+        hb.setLinger(0);
+        zmq.destroySocket(hb);
     }
 
     /** As ipykernel's parent poller: a kernel whose starter is gone (even by SIGKILL) ends too. */
@@ -141,9 +177,13 @@ public final class KernelServer {
         if (parent == null || !parent.matches("\\d+")) {
             return;
         }
-        ProcessHandle.of(Long.parseLong(parent)).ifPresentOrElse(
-                p -> p.onExit().thenRun(this::stop),
-                this::stop);
+        // As ipykernel's ParentPollerUnix: our actual parent's end is the signal (the pid in the variable
+        // may name a process on another host, or a wrapper that exec'ed us).
+        ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> {
+            stop();
+            interpreter.interrupt(); // a running cell would otherwise keep this process alive
+            CompletableFuture.delayedExecutor(5, TimeUnit.SECONDS).execute(() -> Runtime.getRuntime().halt(0));
+        }));
     }
 
     private void stop() {
@@ -158,6 +198,11 @@ public final class KernelServer {
             request = codec.decode(parts);
         } catch (MessageRejectedException e) {
             System.err.println("carpo kernel: dropped a message: " + e.getMessage());
+            return;
+        }
+        if (isControl && !CONTROL_TYPES.contains(request.type())) {
+            // Code runs on the shell thread only: interpreters are not thread-safe.
+            System.err.println("carpo kernel: " + request.type() + " is not served on control");
             return;
         }
         publish(request, "status", object().put("execution_state", "busy"));
@@ -182,6 +227,14 @@ public final class KernelServer {
                 }
                 default -> System.err.println("carpo kernel: no handler for " + request.type() + (isControl ? " on control" : ""));
             }
+        } catch (Throwable t) {
+            // One bad request must not end the kernel: answer it with an error and go on.
+            String replyType = request.type().endsWith("_request") ? request.type().replace("_request", "_reply") : "error_reply";
+            reply(socket, request, replyType, object().put("status", "error").put("ename", t.getClass().getSimpleName())
+                    .put("evalue", String.valueOf(t.getMessage())).<ObjectNode>set("traceback", WireCodec.mapper().createArrayNode()));
+            if (t instanceof VirtualMachineError vm && !(t instanceof StackOverflowError)) {
+                throw vm;
+            }
         } finally {
             publish(request, "status", object().put("execution_state", "idle"));
         }
@@ -195,7 +248,9 @@ public final class KernelServer {
             executionCount++;
         }
         int count = executionCount;
-        publish(request, "execute_input", object().put("code", code).put("execution_count", count));
+        if (!silent) {
+            publish(request, "execute_input", object().put("code", code).put("execution_count", count));
+        }
         Interpreter.Outcome outcome;
         try {
             outcome = interpreter.execute(code, (name, text) -> {
@@ -203,7 +258,7 @@ public final class KernelServer {
                     publish(request, "stream", object().put("name", name).put("text", text));
                 }
             });
-        } catch (RuntimeException | StackOverflowError e) {
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             outcome = new Interpreter.Failure(e.getClass().getSimpleName(), String.valueOf(e.getMessage()), List.of(e.toString()));
         }
         if (outcome instanceof Interpreter.Failure f) {

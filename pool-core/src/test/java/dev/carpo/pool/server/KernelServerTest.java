@@ -79,10 +79,18 @@ class KernelServerTest {
 
     @BeforeEach
     void start() throws Exception {
+        // Five distinct free ports: all held open until each is chosen, so none is handed out twice.
         Map<Channel, Integer> ports = new EnumMap<>(Channel.class);
-        for (Channel c : Channel.values()) {
-            try (ServerSocket s = new ServerSocket(0)) {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (Channel c : Channel.values()) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
                 ports.put(c, s.getLocalPort());
+            }
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
             }
         }
         info = ConnectionInfo.loopback(ports, "counter");
@@ -105,20 +113,25 @@ class KernelServerTest {
 
     @AfterEach
     void stop() throws Exception {
-        send(session.request("shutdown_request", WireCodec.mapper().createObjectNode().put("restart", false)), codec, Channel.CONTROL);
+        ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
+        control.connect(info.endpoint(Channel.CONTROL));
+        sendOn(control, session.request("shutdown_request", WireCodec.mapper().createObjectNode().put("restart", false)), codec);
+        Message reply = receive(control, 20_000);
+        assertThat(reply).as("shutdown_reply on control").isNotNull();
+        assertThat(reply.type()).isEqualTo("shutdown_reply");
         serving.get(30, TimeUnit.SECONDS);
         zmq.close();
     }
 
-    private void send(Message m, WireCodec with, Channel channel) {
-        ZMQ.Socket socket = channel == Channel.SHELL ? shell : zmq.createSocket(SocketType.DEALER);
-        if (channel != Channel.SHELL) {
-            socket.connect(info.endpoint(channel));
-        }
+    private static void sendOn(ZMQ.Socket socket, Message m, WireCodec with) {
         List<byte[]> frames = with.encode(m);
         for (int i = 0; i < frames.size(); i++) {
             socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
         }
+    }
+
+    private void send(Message m, WireCodec with, Channel channel) {
+        sendOn(shell, m, with);
     }
 
     private Message receive(ZMQ.Socket socket, int timeoutMs) throws Exception {

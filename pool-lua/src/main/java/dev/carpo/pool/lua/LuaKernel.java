@@ -34,13 +34,15 @@ public final class LuaKernel implements Interpreter {
     private volatile boolean interrupted;
 
     LuaKernel() {
-        globals.STDOUT = new PrintStream(out, true, StandardCharsets.UTF_8);
-        globals.STDERR = new PrintStream(err, true, StandardCharsets.UTF_8);
+        // No autoflush: the sinks send a line at a time, and execute() flushes what is left.
+        globals.STDOUT = new PrintStream(out, false, StandardCharsets.UTF_8);
+        globals.STDERR = new PrintStream(err, false, StandardCharsets.UTF_8);
+        globals.STDIN = new java.io.ByteArrayInputStream(new byte[0]); // no stdin: io.read() sees end of input
         LuaFunction hook = new ZeroArgFunction() {
             @Override
             public LuaValue call() {
                 if (interrupted) {
-                    interrupted = false;
+                    // Raised again at every hook until the cell ends, so a pcall in a loop cannot swallow it.
                     throw new LuaError(INTERRUPTED);
                 }
                 return NONE;
@@ -93,6 +95,7 @@ public final class LuaKernel implements Interpreter {
             globals.STDERR.flush();
             out.target(null);
             err.target(null);
+            interrupted = false;
         }
     }
 
@@ -138,7 +141,8 @@ public final class LuaKernel implements Interpreter {
         if (dot >= 0) {
             scope = globals;
             for (String part : word.substring(0, dot).split("[.:]")) {
-                scope = scope.istable() ? scope.get(part) : LuaValue.NIL;
+                // rawget: completion must not run a table's __index (strict-mode globals raise there)
+                scope = scope.istable() ? ((LuaTable) scope).rawget(part) : LuaValue.NIL;
             }
             prefix = word.substring(dot + 1);
             replaceFrom = start + dot + 1;
