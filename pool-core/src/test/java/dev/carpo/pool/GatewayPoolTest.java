@@ -125,9 +125,17 @@ class GatewayPoolTest {
             String first = py.stats().instances().get(0).kernelId();
 
             // SIGINT ignored, so the server's interrupt-then-shutdown cannot end the job with a KeyboardInterrupt result.
-            CompletableFuture<ExecutionResult> running = py.submit("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)");
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            CompletableFuture<ExecutionResult> running = py.submit(
+                    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); print('started', flush=True); time.sleep(60)",
+                    ExecuteOptions.builder().listener(new dev.carpo.pool.kernel.OutputListener() {
+                        @Override
+                        public void onStream(String name, String text) {
+                            started.countDown();
+                        }
+                    }).build());
             CompletableFuture<ExecutionResult> queued = py.submit("'queued'");
-            await().atMost(T).until(() -> py.stats().busy() == 1);
+            assertThat(started.await(60, TimeUnit.SECONDS)).as("the job is running, SIGINT ignored").isTrue();
             assertThat(client.shutdown(first, Duration.ofSeconds(30))).isTrue();
             assertThatThrownBy(() -> running.get(60, TimeUnit.SECONDS)).cause().isInstanceOf(PoolKernelDiedException.class)
                     .hasMessageContaining(first);

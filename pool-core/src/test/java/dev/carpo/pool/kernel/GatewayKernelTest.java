@@ -115,10 +115,17 @@ class GatewayKernelTest {
         try (KernelRuntime runtime = KernelRuntime.create()) {
             Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
             // SIGINT ignored, so the server's interrupt-then-shutdown cannot end it with a KeyboardInterrupt result.
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
             CompletableFuture<KernelExecution> running = kernel.execute(ExecuteRequest.builder(
-                    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)")
+                    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print('started', flush=True); time.sleep(60)")
+                    .listener(new OutputListener() {
+                        @Override
+                        public void onStream(String name, String text) {
+                            started.countDown();
+                        }
+                    })
                     .timeout(Duration.ofSeconds(90)).build());
-            await().atMost(Duration.ofSeconds(20)).until(() -> client.kernel(kernel.id()).orElseThrow().path("execution_state").asText().equals("busy"));
+            assertThat(started.await(30, TimeUnit.SECONDS)).as("the cell is running").isTrue();
             assertThat(client.shutdown(kernel.id(), Duration.ofSeconds(30))).isTrue();
             assertThatThrownBy(() -> running.get(30, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class)

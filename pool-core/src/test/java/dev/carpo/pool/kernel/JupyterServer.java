@@ -33,10 +33,24 @@ public final class JupyterServer implements AutoCloseable {
         this.port = port;
     }
 
+    /** {@code python3 -m jupyter_server}, plus a thread that sends the server SIGTERM once its parent is gone. */
+    private static final String SERVER_WITH_PARENT_WATCH = String.join("\n",
+            "import os, signal, sys, threading, time",
+            "parent = os.getppid()",
+            "def watch():",
+            "    while os.getppid() == parent:",
+            "        time.sleep(0.5)",
+            "    os.kill(os.getpid(), signal.SIGTERM)",
+            "threading.Thread(target=watch, daemon=True).start()",
+            "sys.argv = ['jupyter_server'] + sys.argv[1:]",
+            "from jupyter_server.serverapp import main",
+            "sys.exit(main())");
+
     public static JupyterServer start(Path dir) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(24));
         Path root = Files.createDirectories(dir.resolve("root"));
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-m", "jupyter_server", "--no-browser", "--allow-root",
+        // The server watches its parent (this JVM): if the test JVM is killed, the server ends too, with its kernels.
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-c", SERVER_WITH_PARENT_WATCH, "--no-browser", "--allow-root",
                 "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.token=" + token,
                 "--ServerApp.root_dir=" + root, "--ServerApp.open_browser=False");
         pb.environment().put("JUPYTER_RUNTIME_DIR", dir.resolve("runtime").toString());
