@@ -8,11 +8,9 @@ import dev.carpo.pool.protocol.Message;
 import dev.carpo.pool.protocol.MessageRejectedException;
 import dev.carpo.pool.protocol.Session;
 import dev.carpo.pool.protocol.WireCodec;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.zeromq.ZMQ;
 
 /**
  * The client side of one kernel: its five sockets, its requests in flight, readiness, heartbeat

@@ -42,7 +42,6 @@ public final class KernelServer {
     private final Session session = new Session("carpo");
     private final ZContext zmq = new ZContext();
     private final Object iopubLock = new Object();
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private ZMQ.Socket iopub;
     private volatile boolean running = true;
     private int executionCount;
@@ -103,7 +102,6 @@ public final class KernelServer {
                 }
             }
         }
-        stopped.countDown();
         control.join(TimeUnit.SECONDS.toMillis(5));
         heartbeat.join(TimeUnit.SECONDS.toMillis(5));
         interpreter.close();

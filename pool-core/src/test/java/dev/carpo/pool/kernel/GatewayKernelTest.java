@@ -2,6 +2,7 @@ package dev.carpo.pool.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import java.net.ServerSocket;
@@ -206,14 +207,5 @@ class GatewayKernelTest {
         }
         badToken.close();
         nowhere.close();
-    }
-
-    private static Throwable catchThrowable(Runnable r) {
-        try {
-            r.run();
-            return null;
-        } catch (Throwable t) {
-            return t;
-        }
     }
 }
