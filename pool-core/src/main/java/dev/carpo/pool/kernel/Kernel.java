@@ -209,13 +209,15 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
-     * Runs code and waits for it.
+     * Runs code and waits for it, without {@code stop_on_error}: a blocking call has nothing queued
+     * behind it to abort, and asking for it would make ipykernel abort the caller's next request
+     * whenever that arrives before the kernel's stop-aborting callback has run.
      *
      * @throws ExecutionTimeoutException when it takes longer than {@code timeout} (the code keeps running)
      * @throws KernelDiedException when the kernel dies first
      */
     public KernelExecution execute(String code, Duration timeout) {
-        return await(execute(ExecuteRequest.builder(code).timeout(timeout).build()), timeout.plusSeconds(1));
+        return await(execute(ExecuteRequest.builder(code).stopOnError(false).timeout(timeout).build()), timeout.plusSeconds(1));
     }
 
     /** A fresh kernel_info_request. */

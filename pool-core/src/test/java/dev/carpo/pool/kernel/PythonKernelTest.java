@@ -141,15 +141,40 @@ class PythonKernelTest {
 
     @Test
     void stopOnErrorAbortsQueuedExecutionsOnlyWhenAsked() throws Exception {
-        var failing = kernel.execute(ExecuteRequest.builder("import time; time.sleep(0.5); 1/0").build());
-        var queued = kernel.execute(ExecuteRequest.of("'queued'"));
-        assertThat(failing.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
-        assertThat(queued.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ABORTED);
-
+        // The loose half first: after a stop_on_error failure ipykernel keeps aborting whatever arrives
+        // before its stop-aborting callback runs, so the strict half would race the loose one.
         var failingLoose = kernel.execute(ExecuteRequest.builder("import time; time.sleep(0.5); 1/0").stopOnError(false).build());
         var after = kernel.execute(ExecuteRequest.of("'runs'"));
         assertThat(failingLoose.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
         assertThat(after.get(30, TimeUnit.SECONDS).text()).isEqualTo("'runs'");
+
+        var failing = kernel.execute(ExecuteRequest.builder("import time; time.sleep(0.5); 1/0").build());
+        var queued = kernel.execute(ExecuteRequest.of("'queued'"));
+        assertThat(failing.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
+        assertThat(queued.get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ABORTED);
+    }
+
+    /**
+     * A kernel whose abort window after an error is widened to 5 s makes ipykernel's race certain:
+     * a stop_on_error failure aborts the next request even when it was sent after the failure
+     * completed, so the blocking {@code execute(code, timeout)}, which has nothing queued behind it,
+     * must not ask for stop_on_error.
+     */
+    @Test
+    void blockingExecuteAfterAnErrorIsNeverAborted(@TempDir Path dir) throws Exception {
+        KernelSpec python = TestKernels.python();
+        var argv = new java.util.ArrayList<>(python.argv());
+        argv.add("--Kernel.stop_on_error_timeout=5");
+        KernelSpec slowAbort = new KernelSpec(python.name(), python.resourceDir(), argv, python.displayName(),
+                python.language(), python.env(), python.interruptMode(), python.metadata());
+        try (Kernel k = runtime.start(slowAbort, TestKernels.options(dir)).get(90, TimeUnit.SECONDS)) {
+            assertThat(k.execute("1/0", T).status()).isEqualTo(ReplyStatus.ERROR);
+            assertThat(k.execute("'next'", T).text()).isEqualTo("'next'");
+
+            assertThat(k.execute(ExecuteRequest.of("1/0")).get(30, TimeUnit.SECONDS).status()).isEqualTo(ReplyStatus.ERROR);
+            assertThat(k.execute(ExecuteRequest.of("'sent after the failure completed'")).get(30, TimeUnit.SECONDS).status())
+                    .isEqualTo(ReplyStatus.ABORTED);
+        }
     }
 
     @Test
