@@ -21,6 +21,10 @@ final class Job {
     int index = -1;
     Duration queueWait = Duration.ZERO;
     boolean started;
+    /** The kernel has begun running it (its execute_input arrived): only now can a SIGINT reach it. */
+    boolean running;
+    /** An interrupt asked for before {@link #running}, sent when it is. */
+    boolean interruptPending;
     boolean finished;
     Future<?> timer;
 

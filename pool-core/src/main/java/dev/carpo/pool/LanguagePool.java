@@ -65,6 +65,8 @@ public final class LanguagePool implements AutoCloseable {
     private static final Duration BACKOFF_MAX = Duration.ofSeconds(30);
     /** A kernel that dies this soon after joining the pool counts as a failed start (restart limit, backoff). */
     private static final Duration EARLY_DEATH = Duration.ofSeconds(10);
+    /** How long an interrupt waits for a kernel that never reports execute_input to begin the job. */
+    private static final Duration INTERRUPT_FALLBACK = Duration.ofSeconds(1);
 
     private final String language;
     private final KernelSpec spec;
@@ -104,6 +106,8 @@ public final class LanguagePool implements AutoCloseable {
     private long ok;
     private long errors;
     private long aborted;
+    /** This pool's kernels publish execute_input (one has been seen), so a deferred interrupt needs no fallback. */
+    private boolean executeInputSeen;
     private long timeouts;
     private long cancelledCount;
     private long rejected;
@@ -600,7 +604,7 @@ public final class LanguagePool implements AutoCloseable {
             emit(PoolEvent.Type.BUSY, s, kernel, Duration.ZERO, "");
         }
         ExecuteRequest request = ExecuteRequest.builder(job.code).stopOnError(false).storeHistory(!job.setup)
-                .listener(job.listener).input(job.input).build();
+                .listener(new JobListener(job.listener, () -> jobRunning(s, job))).input(job.input).build();
         after.add(() -> kernel.execute(request).whenComplete((r, e) -> finished(s, job, kernel, r, e)));
     }
 
@@ -654,10 +658,14 @@ public final class LanguagePool implements AutoCloseable {
         }));
     }
 
-    /** Gives an elastic pool's idle extras back to commons-pool2, where the evictor ends them after idleTimeout. */
+    /**
+     * Gives an elastic pool's idle extras back to commons-pool2, where the evictor ends them after
+     * idleTimeout. Not while any job waits, even on another instance's queue: {@link #reconcile}
+     * counts those too, and would borrow the extra straight back, round and round.
+     */
     private void shrinkElastic(List<Runnable> after) {
         int excess = activeCount() - min;
-        if (excess <= 0 || !queue.isEmpty() || !leaseRequests.isEmpty()) {
+        if (excess <= 0 || queued > 0 || !leaseRequests.isEmpty()) {
             return;
         }
         for (int i = slots.size() - 1; i >= 0 && excess > 0; i--) {
@@ -1058,7 +1066,11 @@ public final class LanguagePool implements AutoCloseable {
 
     /**
      * Interrupts the kernel running {@code job}; if the kernel is still on that job after the grace
-     * period, it is killed and the pool replaces it (its death is handled like any other).
+     * period, it is killed and the pool replaces it (its death is handled like any other). A job the
+     * kernel has not begun yet is interrupted when it does: ipykernel ignores SIGINT between cells and
+     * the built-in kernels ignore an interrupt with no cell running, so one sent earlier is lost.
+     * Until this pool's kernels have shown they publish execute_input, it also goes out after
+     * {@link #INTERRUPT_FALLBACK}, for kernels that never do.
      */
     private void interrupt(Job job, List<Runnable> after) {
         Slot s = job.slot;
@@ -1066,15 +1078,15 @@ public final class LanguagePool implements AutoCloseable {
         if (pk == null) {
             return;
         }
-        after.add(() -> {
-            boolean stillRunning;
-            synchronized (lock) {
-                stillRunning = s.running == job && s.kernel == pk;
+        if (job.running) {
+            after.add(() -> sendInterrupt(s, job, pk));
+        } else {
+            job.interruptPending = true;
+            if (!executeInputSeen) {
+                long fallback = Math.min(INTERRUPT_FALLBACK.toNanos(), options.interruptGrace().toNanos() / 2);
+                scheduler.schedule(() -> sendPendingInterrupt(s, job), fallback, TimeUnit.NANOSECONDS);
             }
-            if (stillRunning) {
-                pk.kernel().interrupt().exceptionally(e -> null);
-            }
-        });
+        }
         scheduler.schedule(() -> {
             boolean stuck;
             synchronized (lock) {
@@ -1086,6 +1098,39 @@ public final class LanguagePool implements AutoCloseable {
                 pk.kernel().kill();
             }
         }, options.interruptGrace().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The kernel has begun {@code job}: an interrupt asked for before now goes out. */
+    private void jobRunning(Slot s, Job job) {
+        synchronized (lock) {
+            job.running = true;
+            executeInputSeen = true;
+        }
+        sendPendingInterrupt(s, job);
+    }
+
+    private void sendPendingInterrupt(Slot s, Job job) {
+        PooledKernel pk;
+        synchronized (lock) {
+            if (!job.interruptPending) {
+                return;
+            }
+            job.interruptPending = false;
+            pk = s.kernel;
+        }
+        if (pk != null) {
+            sendInterrupt(s, job, pk);
+        }
+    }
+
+    private void sendInterrupt(Slot s, Job job, PooledKernel pk) {
+        boolean stillRunning;
+        synchronized (lock) {
+            stillRunning = s.running == job && s.kernel == pk;
+        }
+        if (stillRunning) {
+            pk.kernel().interrupt().exceptionally(e -> null);
+        }
     }
 
     // ---- stats, events, close ----

@@ -70,8 +70,11 @@ class ElasticPoolTest {
         for (int i = 0; i < 6; i++) {
             jobs.add(py.submit("while not os.path.exists(%s): time.sleep(0.02)\n%d".formatted(LanguagePoolTest.pyString(go), i)));
         }
-        // The jobs wait on instance 0's queue; the waiting work still makes the pool grow to max.
+        // The jobs wait on instance 0's queue; the waiting work still makes the pool grow to max, and
+        // holds it there: an idle extra is not handed back (and borrowed again) while work waits.
         await().atMost(T).until(() -> py.stats().size() == 3);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                .until(() -> py.stats().size() == 3 && py.stats().retired() == 0);
         Files.createFile(go);
         for (int i = 0; i < 6; i++) {
             assertThat(jobs.get(i).get(60, TimeUnit.SECONDS).text()).isEqualTo(String.valueOf(i));

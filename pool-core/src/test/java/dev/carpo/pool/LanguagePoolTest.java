@@ -155,6 +155,7 @@ class LanguagePoolTest {
     @Test
     void timeoutInterruptsTheKernelAndOtherJobsGoOn() throws Exception {
         awaitQuiet();
+        long restartsBefore = py.stats().restarts();
         CompletableFuture<ExecutionResult> slow = py.submit("time.sleep(60)",
                 ExecuteOptions.builder().instance(0).timeout(Duration.ofSeconds(1)).build());
         CompletableFuture<ExecutionResult> next = py.submit("'after'", ExecuteOptions.builder().instance(0).build());
@@ -165,7 +166,38 @@ class LanguagePoolTest {
         assertThat(elsewhere.get(30, TimeUnit.SECONDS).text()).isEqualTo("'elsewhere'");
         // The interrupt freed instance 0 well before the 60 s sleep would have ended.
         assertThat(next.get(30, TimeUnit.SECONDS).text()).isEqualTo("'after'");
-        assertThat(py.stats().restarts()).isZero();
+        assertThat(py.stats().restarts()).isEqualTo(restartsBefore);
+    }
+
+    /**
+     * ipykernel ignores SIGINT until it begins a cell, so an interrupt sent in between is lost. A
+     * stopped kernel holds the job unstarted past its timeout; once it resumes and begins the cell,
+     * the pool interrupts it then, instead of waiting out the grace period and replacing the kernel.
+     */
+    @Test
+    void aJobThatTimesOutBeforeTheKernelBeginsItIsInterruptedWhenItDoes() throws Exception {
+        awaitQuiet();
+        long restartsBefore = py.stats().restarts();
+        String kernelId = py.stats().instances().get(2).kernelId();
+        signal("STOP", pid(2));
+        CompletableFuture<ExecutionResult> slow;
+        try {
+            slow = py.submit("time.sleep(60)", ExecuteOptions.builder().instance(2).timeout(Duration.ofMillis(300)).build());
+            assertThatThrownBy(() -> slow.get(30, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(PoolTimeoutException.class).hasMessageContaining("did not complete within 300 ms");
+        } finally {
+            signal("CONT", pid(2));
+        }
+        ExecutionResult after = py.submit("'after'", ExecuteOptions.builder().instance(2).build()).get(30, TimeUnit.SECONDS);
+        assertThat(after.text()).isEqualTo("'after'");
+        assertThat(after.kernelId()).as("the same kernel, interrupted rather than replaced").isEqualTo(kernelId);
+        assertThat(py.stats().restarts()).isEqualTo(restartsBefore);
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
     }
 
     @Test

@@ -502,6 +502,11 @@ final class KernelConnection {
                     if (c.path("execution_count").canConvertToInt()) {
                         executionCount = c.path("execution_count").asInt();
                     }
+                    OutputListener l = request.listener();
+                    if (l != null) {
+                        int count = executionCount;
+                        events.execute(() -> l.onStarted(count));
+                    }
                 }
                 case "stream" -> {
                     applyPendingClear();

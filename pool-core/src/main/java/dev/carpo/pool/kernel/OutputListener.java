@@ -7,6 +7,13 @@ package dev.carpo.pool.kernel;
  * <p>Example: {@code .listener(new OutputListener() { public void onStream(String n, String t) { System.out.print(t); } })}
  */
 public interface OutputListener {
+    /**
+     * The kernel has begun running the code: its {@code execute_input} arrived. Kernels that publish
+     * none (and silent requests) never call this.
+     */
+    default void onStarted(int executionCount) {
+    }
+
     /** Text on {@code stdout} or {@code stderr}. */
     default void onStream(String name, String text) {
     }

@@ -41,8 +41,15 @@ public interface Interpreter extends AutoCloseable {
 
     Outcome execute(String code, Output output);
 
-    /** Stops the running execution soon, which then ends in a {@link Failure}. Called from another thread. */
+    /**
+     * Stops the running execution soon, which then ends in a {@link Failure}. Called from another
+     * thread, only while an execution is under way: the server drops an interrupt between cells.
+     * One that comes before {@link #execute} has begun must still stop it.
+     */
     void interrupt();
+
+    /** Forgets an interrupt; the server calls it around each execution so none reaches a later cell. */
+    void clearInterrupt();
 
     Completion complete(String code, int cursorPos);
 

@@ -6,6 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import jdk.jshell.Diag;
 import jdk.jshell.EvalException;
@@ -29,6 +33,12 @@ public final class JavaKernel implements Interpreter {
     private final StreamSink err = new StreamSink("stderr");
     private final JShell shell;
     private volatile boolean stopped;
+    private final ScheduledExecutorService stopper = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "carpo-java-stop");
+        t.setDaemon(true);
+        return t;
+    });
+    private ScheduledFuture<?> stopping; // guarded by this
 
     JavaKernel() {
         shell = JShell.builder()
@@ -67,7 +77,6 @@ public final class JavaKernel implements Interpreter {
     public Outcome execute(String code, Output output) {
         out.target(output);
         err.target(output);
-        stopped = false;
         try {
             String value = null;
             String remaining = code;
@@ -80,6 +89,9 @@ public final class JavaKernel implements Interpreter {
                     return new Failure("CompilationError", "incomplete input: " + remaining.strip(), List.of("incomplete input: " + remaining.strip()));
                 }
                 remaining = info.remaining();
+                if (stopped) {
+                    return new Failure("Interrupted", "execution was interrupted", List.of("Interrupted: " + source.strip()));
+                }
                 List<SnippetEvent> events = shell.eval(source);
                 if (stopped) {
                     // JShell reports a stopped snippet as run; the cell was not, and what follows it must not run.
@@ -162,6 +174,27 @@ public final class JavaKernel implements Interpreter {
     public void interrupt() {
         stopped = true;
         shell.stop();
+        // JShell ignores stop() while it is still compiling the snippet: keep asking until the cell ends.
+        synchronized (this) {
+            if (stopping == null) {
+                stopping = stopper.scheduleWithFixedDelay(() -> {
+                    if (stopped) {
+                        shell.stop();
+                    }
+                }, 50, 50, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    @Override
+    public void clearInterrupt() {
+        stopped = false;
+        synchronized (this) {
+            if (stopping != null) {
+                stopping.cancel(false);
+                stopping = null;
+            }
+        }
     }
 
     @Override
@@ -190,6 +223,7 @@ public final class JavaKernel implements Interpreter {
 
     @Override
     public void close() {
+        stopper.shutdownNow();
         shell.close();
     }
 }

@@ -44,6 +44,9 @@ public final class KernelServer {
     private final Object iopubLock = new Object();
     private ZMQ.Socket iopub;
     private volatile boolean running = true;
+    private final Object cellLock = new Object();
+    /** An execution is under way (guarded by cellLock). */
+    private boolean cellRunning;
     private int executionCount;
 
     private KernelServer(ConnectionInfo info, Interpreter interpreter) {
@@ -215,7 +218,7 @@ public final class KernelServer {
                 case "history_request" -> reply(socket, request, "history_reply", ok().set("history", WireCodec.mapper().createArrayNode()));
                 case "comm_info_request" -> reply(socket, request, "comm_info_reply", ok().set("comms", object()));
                 case "interrupt_request" -> {
-                    interpreter.interrupt();
+                    interruptCell();
                     reply(socket, request, "interrupt_reply", ok());
                 }
                 case "shutdown_request" -> {
@@ -246,11 +249,13 @@ public final class KernelServer {
             executionCount++;
         }
         int count = executionCount;
-        if (!silent) {
-            publish(request, "execute_input", object().put("code", code).put("execution_count", count));
-        }
+        // Interruptible from before execute_input: a client that saw it may interrupt at once.
+        cellRunning(true);
         Interpreter.Outcome outcome;
         try {
+            if (!silent) {
+                publish(request, "execute_input", object().put("code", code).put("execution_count", count));
+            }
             outcome = interpreter.execute(code, (name, text) -> {
                 if (!silent) {
                     publish(request, "stream", object().put("name", name).put("text", text));
@@ -258,6 +263,8 @@ public final class KernelServer {
             });
         } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             outcome = new Interpreter.Failure(e.getClass().getSimpleName(), String.valueOf(e.getMessage()), List.of(e.toString()));
+        } finally {
+            cellRunning(false);
         }
         if (outcome instanceof Interpreter.Failure f) {
             ObjectNode error = object().put("ename", f.ename()).put("evalue", f.evalue());
@@ -277,6 +284,22 @@ public final class KernelServer {
         }
         reply(shell, request, "execute_reply", ok().put("execution_count", count)
                 .<ObjectNode>set("user_expressions", object()).set("payload", WireCodec.mapper().createArrayNode()));
+    }
+
+    private void cellRunning(boolean running) {
+        synchronized (cellLock) {
+            cellRunning = running;
+            interpreter.clearInterrupt();
+        }
+    }
+
+    /** As ipykernel ignores SIGINT between cells: a late interrupt must not stop the next caller's cell. */
+    private void interruptCell() {
+        synchronized (cellLock) {
+            if (cellRunning) {
+                interpreter.interrupt();
+            }
+        }
     }
 
     private void complete(ZMQ.Socket shell, Message request) {

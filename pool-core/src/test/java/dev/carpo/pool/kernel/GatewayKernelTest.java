@@ -101,7 +101,7 @@ class GatewayKernelTest {
         try (KernelRuntime runtime = KernelRuntime.create()) {
             Kernel kernel = runtime.start(client.kernelSpec("python3"), remote()).get(120, TimeUnit.SECONDS);
             CompletableFuture<KernelExecution> running = kernel.execute(ExecuteRequest.builder("import time\nwhile True: time.sleep(0.05)")
-                    .timeout(Duration.ofSeconds(60)).build());
+                    .stopOnError(false).timeout(Duration.ofSeconds(60)).build());
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 kernel.interrupt().get(10, TimeUnit.SECONDS);
                 return running.isDone();

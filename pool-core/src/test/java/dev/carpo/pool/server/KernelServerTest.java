@@ -17,6 +17,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -38,6 +39,9 @@ class KernelServerTest {
     Path dir;
 
     private final AtomicInteger runs = new AtomicInteger();
+    private final AtomicInteger interrupts = new AtomicInteger();
+    private final CountDownLatch blocked = new CountDownLatch(1);
+    private final CountDownLatch interrupted = new CountDownLatch(1);
     private final ZContext zmq = new ZContext();
     private ConnectionInfo info;
     private WireCodec codec;
@@ -54,12 +58,28 @@ class KernelServerTest {
 
         @Override
         public Outcome execute(String code, Output output) {
+            if (code.equals("block")) {
+                blocked.countDown();
+                try {
+                    // Released only by an interrupt; the bound keeps a broken server from hanging the test.
+                    return interrupted.await(30, TimeUnit.SECONDS) ? new Failure("Interrupted", "", List.of()) : new Value("not interrupted");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return new Failure("InterruptedException", "", List.of());
+                }
+            }
             output.stream("stdout", "ran " + code + "\n");
             return new Value(Integer.toString(runs.incrementAndGet()));
         }
 
         @Override
         public void interrupt() {
+            interrupts.incrementAndGet();
+            interrupted.countDown();
+        }
+
+        @Override
+        public void clearInterrupt() {
         }
 
         @Override
@@ -186,5 +206,36 @@ class KernelServerTest {
             }
         }
         assertThat(seen).containsExactly("status:busy", "execute_input", "stream", "execute_result", "status:idle");
+    }
+
+    /**
+     * As ipykernel ignores SIGINT between cells: an interrupt that comes when no cell runs (one sent
+     * just as the cell it meant ended) must not reach the interpreter, or it would stop the next cell.
+     */
+    @Test
+    void anInterruptReachesARunningCellAndNeverOneBetweenCells() throws Exception {
+        ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
+        control.connect(info.endpoint(Channel.CONTROL));
+        Message reply = null;
+        for (int i = 0; i < 50 && reply == null; i++) {
+            sendOn(control, session.request("interrupt_request", WireCodec.mapper().createObjectNode()), codec);
+            reply = receive(control, 200);
+        }
+        assertThat(reply).as("interrupt_reply while idle").isNotNull();
+        assertThat(reply.type()).isEqualTo("interrupt_reply");
+        while (receive(control, 300) != null) {
+            // answers to the extra probes
+        }
+        assertThat(interrupts).as("interrupts passed on with no cell running").hasValue(0);
+
+        Message block = session.request("execute_request", WireCodec.mapper().createObjectNode().put("code", "block").put("silent", false));
+        send(block, codec, Channel.SHELL);
+        assertThat(blocked.await(10, TimeUnit.SECONDS)).as("the cell started").isTrue();
+        sendOn(control, session.request("interrupt_request", WireCodec.mapper().createObjectNode()), codec);
+        assertThat(receive(control, 10_000)).isNotNull();
+        Message executeReply = receive(shell, 10_000);
+        assertThat(executeReply.type()).isEqualTo("execute_reply");
+        assertThat(executeReply.content().path("ename").asText()).isEqualTo("Interrupted");
+        assertThat(interrupts).hasValue(1);
     }
 }

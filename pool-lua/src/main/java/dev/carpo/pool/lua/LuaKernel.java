@@ -72,7 +72,6 @@ public final class LuaKernel implements Interpreter {
     public Outcome execute(String code, Output output) {
         out.target(output);
         err.target(output);
-        interrupted = false;
         try {
             LuaValue chunk = compile(code);
             Varargs results = globals.get("xpcall").invoke(LuaValue.varargsOf(chunk, traceback()));
@@ -95,7 +94,6 @@ public final class LuaKernel implements Interpreter {
             globals.STDERR.flush();
             out.target(null);
             err.target(null);
-            interrupted = false;
         }
     }
 
@@ -124,6 +122,11 @@ public final class LuaKernel implements Interpreter {
     @Override
     public void interrupt() {
         interrupted = true;
+    }
+
+    @Override
+    public void clearInterrupt() {
+        interrupted = false;
     }
 
     @Override
