@@ -255,11 +255,11 @@ class PythonKernelTest {
     @Test
     void completeInspectAndIsComplete() throws Exception {
         kernel.execute("import math", T);
-        var completion = kernel.complete("math.sq", 7).get(10, TimeUnit.SECONDS);
+        var completion = kernel.complete("math.sq", 7).get(30, TimeUnit.SECONDS);
         assertThat(completion.path("matches").toString()).contains("sqrt");
         assertThat(completion.path("cursor_start").asInt()).isEqualTo(5);
         assertThat(completion.path("cursor_end").asInt()).isEqualTo(7);
-        var inspection = kernel.inspect("math.sqrt", 9, 0).get(10, TimeUnit.SECONDS);
+        var inspection = kernel.inspect("math.sqrt", 9, 0).get(30, TimeUnit.SECONDS);
         assertThat(inspection.path("found").asBoolean()).isTrue();
         assertThat(inspection.path("data").path("text/plain").asText()).contains("sqrt");
         assertThat(kernel.isComplete("for i in range(3):").get(10, TimeUnit.SECONDS).path("status").asText()).isEqualTo("incomplete");

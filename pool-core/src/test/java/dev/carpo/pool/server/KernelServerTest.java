@@ -48,6 +48,7 @@ class KernelServerTest {
     private CompletableFuture<Void> serving;
     private ZMQ.Socket shell;
     private ZMQ.Socket iopub;
+    private ZMQ.Socket control;
     private final Session session = new Session("test");
 
     private final Interpreter counter = new Interpreter() {
@@ -129,12 +130,17 @@ class KernelServerTest {
         iopub = zmq.createSocket(SocketType.SUB);
         iopub.subscribe(new byte[0]);
         iopub.connect(info.endpoint(Channel.IOPUB));
+        // One control socket for the whole test: a second JeroMQ DEALER connecting to a JeroMQ ROUTER
+        // that is already listening sometimes never starts its handshake (seen in 1-15 % of tries).
+        control = zmq.createSocket(SocketType.DEALER);
+        control.connect(info.endpoint(Channel.CONTROL));
     }
 
     @AfterEach
     void stop() throws Exception {
-        ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
-        control.connect(info.endpoint(Channel.CONTROL));
+        while (receive(control, 0) != null) {
+            // replies the test left unread
+        }
         sendOn(control, session.request("shutdown_request", WireCodec.mapper().createObjectNode().put("restart", false)), codec);
         Message reply = receive(control, 20_000);
         assertThat(reply).as("shutdown_reply on control").isNotNull();
@@ -214,8 +220,6 @@ class KernelServerTest {
      */
     @Test
     void anInterruptReachesARunningCellAndNeverOneBetweenCells() throws Exception {
-        ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
-        control.connect(info.endpoint(Channel.CONTROL));
         Message reply = null;
         for (int i = 0; i < 50 && reply == null; i++) {
             sendOn(control, session.request("interrupt_request", WireCodec.mapper().createObjectNode()), codec);
