@@ -553,7 +553,7 @@ public final class LanguagePool implements AutoCloseable {
             return;
         }
         for (Slot s : List.copyOf(slots)) {
-            if (!s.usable() || s.running != null) {
+            if (!s.usable() || s.running != null || s.interrupting > 0) {
                 continue;
             }
             Job next = null;
@@ -1123,14 +1123,26 @@ public final class LanguagePool implements AutoCloseable {
         }
     }
 
+    /**
+     * The slot takes no next job until the interrupt has gone out (kill returned, interrupt_reply
+     * or the gateway's answer came): one that lands late would otherwise stop the next caller's job.
+     */
     private void sendInterrupt(Slot s, Job job, PooledKernel pk) {
-        boolean stillRunning;
         synchronized (lock) {
-            stillRunning = s.running == job && s.kernel == pk;
+            if (s.running != job || s.kernel != pk) {
+                return;
+            }
+            s.interrupting++;
         }
-        if (stillRunning) {
-            pk.kernel().interrupt().exceptionally(e -> null);
-        }
+        pk.kernel().interrupt().orTimeout(options.interruptGrace().toNanos(), TimeUnit.NANOSECONDS)
+                .whenComplete((r, e) -> {
+                    List<Runnable> after = new ArrayList<>();
+                    synchronized (lock) {
+                        s.interrupting--;
+                        pump(after);
+                    }
+                    runAll(after);
+                });
     }
 
     // ---- stats, events, close ----

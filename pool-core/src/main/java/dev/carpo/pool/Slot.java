@@ -9,6 +9,8 @@ final class Slot {
     final ArrayDeque<Job> queue = new ArrayDeque<>();
     final ArrayDeque<Job> leaseQueue = new ArrayDeque<>();
     Job running;
+    /** Interrupts sent and not yet through: no next job until they are. */
+    int interrupting;
     KernelLease lease;
     boolean retiring;
     boolean restarting;

@@ -49,7 +49,8 @@ public interface Interpreter extends AutoCloseable {
     void interrupt();
 
     /** Forgets an interrupt; the server calls it around each execution so none reaches a later cell. */
-    void clearInterrupt();
+    default void clearInterrupt() {
+    }
 
     Completion complete(String code, int cursorPos);
 

@@ -175,11 +175,14 @@ public final class JavaKernel implements Interpreter {
         stopped = true;
         shell.stop();
         // JShell ignores stop() while it is still compiling the snippet: keep asking until the cell ends.
+        // Under the monitor, so clearInterrupt() waits out a stop in progress and none hits the next cell.
         synchronized (this) {
             if (stopping == null) {
                 stopping = stopper.scheduleWithFixedDelay(() -> {
-                    if (stopped) {
-                        shell.stop();
+                    synchronized (this) {
+                        if (stopped && stopping != null) {
+                            shell.stop();
+                        }
                     }
                 }, 50, 50, TimeUnit.MILLISECONDS);
             }
@@ -188,8 +191,8 @@ public final class JavaKernel implements Interpreter {
 
     @Override
     public void clearInterrupt() {
-        stopped = false;
         synchronized (this) {
+            stopped = false;
             if (stopping != null) {
                 stopping.cancel(false);
                 stopping = null;

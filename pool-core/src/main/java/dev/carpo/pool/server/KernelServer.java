@@ -182,7 +182,7 @@ public final class KernelServer {
         // may name a process on another host, or a wrapper that exec'ed us).
         ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> {
             stop();
-            interpreter.interrupt(); // a running cell would otherwise keep this process alive
+            interruptCell(); // a running cell would otherwise keep this process alive
             CompletableFuture.delayedExecutor(5, TimeUnit.SECONDS).execute(() -> Runtime.getRuntime().halt(0));
         }));
     }
