@@ -13,11 +13,13 @@ import java.time.Duration;
  * @param timeout from submission to completion, or {@code null} for the pool's default
  * @param listener outputs as they stream, or {@code null}
  * @param input answers {@code input()} in the code, or {@code null} (input then raises in the kernel)
+ * @param maxOutputBytes output this job keeps at most, or {@code null} for the pool's
+ *        {@link PoolOptions#maxOutputBytes()}; one kernel message is still refused past the pool's own bound
  */
-public record ExecuteOptions(Integer instance, Duration timeout, OutputListener listener, InputHandler input) {
+public record ExecuteOptions(Integer instance, Duration timeout, OutputListener listener, InputHandler input, Long maxOutputBytes) {
 
     /** No instance, the pool's default timeout. */
-    public static final ExecuteOptions DEFAULTS = new ExecuteOptions(null, null, null, null);
+    public static final ExecuteOptions DEFAULTS = new ExecuteOptions(null, null, null, null, null);
 
     public ExecuteOptions {
         if (instance != null && instance < 0) {
@@ -25,6 +27,9 @@ public record ExecuteOptions(Integer instance, Duration timeout, OutputListener 
         }
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
             throw new IllegalArgumentException("ExecuteOptions.timeout must be positive, got " + timeout);
+        }
+        if (maxOutputBytes != null && maxOutputBytes < 1024) {
+            throw new IllegalArgumentException("ExecuteOptions.maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
         }
     }
 
@@ -38,6 +43,7 @@ public record ExecuteOptions(Integer instance, Duration timeout, OutputListener 
         private Duration timeout;
         private OutputListener listener;
         private InputHandler input;
+        private Long maxOutputBytes;
 
         public Builder instance(int instance) {
             this.instance = instance;
@@ -59,8 +65,14 @@ public record ExecuteOptions(Integer instance, Duration timeout, OutputListener 
             return this;
         }
 
+        /** Output this job keeps at most, in bytes; see {@link PoolOptions#maxOutputBytes()}. */
+        public Builder maxOutputBytes(long bytes) {
+            this.maxOutputBytes = bytes;
+            return this;
+        }
+
         public ExecuteOptions build() {
-            return new ExecuteOptions(instance, timeout, listener, input);
+            return new ExecuteOptions(instance, timeout, listener, input, maxOutputBytes);
         }
     }
 }

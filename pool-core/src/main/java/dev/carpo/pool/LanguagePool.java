@@ -117,6 +117,8 @@ public final class LanguagePool implements AutoCloseable {
     private long restarts;
     private long deaths;
     private long retired;
+    private long outputLimited;
+    private long memoryLimited;
 
     LanguagePool(String language, KernelSpec spec, PoolOptions options, KernelRuntime runtime, Path runtimeDir,
                  Executor starter, Executor completer, ScheduledExecutorService scheduler, Executor events,
@@ -144,6 +146,9 @@ public final class LanguagePool implements AutoCloseable {
                 .heartbeatTimeout(options.heartbeatTimeout())
                 .shutdownGrace(options.shutdownGrace())
                 .gateway(options.gateway())
+                .maxMessageBytes(Math.min(Integer.MAX_VALUE, 2 * options.maxOutputBytes() + (64 << 10)))
+                .memoryLimit(options.memoryLimit())
+                .maxProcesses(options.maxProcesses())
                 .build();
         KernelFactory factory = new KernelFactory(runtime, spec, kernelOptions, options.startupTimeout(),
                 this::setupSnapshot, this::launched, this::kernelDied);
@@ -1159,7 +1164,7 @@ public final class LanguagePool implements AutoCloseable {
         return new PoolStats(s.language(), s.state(), s.strategy(), s.size(), s.idle(), s.busy(), s.leased(), s.starting(),
                 s.queued(), s.min(), s.max(), s.submitted(), s.ok(), s.errors(), s.aborted(), s.timeouts(), s.cancelled(),
                 s.rejected(), s.kernelDied(), s.kernelsStarted(), s.startFailures(), s.restarts(), s.deaths(), s.retired(),
-                s.failure(), withUsage);
+                s.outputLimited(), s.memoryLimited(), s.failure(), withUsage);
     }
 
     /** Resource usage of one instance's kernel now ({@link dev.carpo.pool.metrics.ProcessUsage#UNKNOWN} if there is none). */
@@ -1208,7 +1213,7 @@ public final class LanguagePool implements AutoCloseable {
             int starting = startingNew + (int) slots.stream().filter(s -> s.restarting).count();
             return new PoolStats(language, state, options.strategy(), live + warm, idleHeld + warm, busy, leased,
                     starting, queued, min, max, submitted, ok, errors, aborted, timeouts, cancelledCount, rejected,
-                    kernelDied, kernelsStarted, startFailures, restarts, deaths, retired,
+                    kernelDied, kernelsStarted, startFailures, restarts, deaths, retired, outputLimited, memoryLimited,
                     state == PoolState.FAILED ? messageOf(failure) : null, instances);
         }
     }

@@ -38,6 +38,14 @@ import java.util.Map;
  * @param gateway the Jupyter Server or Enterprise Gateway the pool's kernels run on, or {@code null}
  *        for local processes; the spec is then a kernelspec name on that server, {@code env} goes in
  *        each start request and {@code workingDirectory} is a path on the server
+ * @param maxOutputBytes output a job keeps at most (stream text, rich data, tracebacks, reply payloads, in
+ *        UTF-8 bytes); past it the head and the tail are kept and the middle dropped
+ *        ({@link ExecutionResult#truncated()}); one kernel message larger than twice this (plus 64 KiB
+ *        of envelope) is refused unread and ends its job with a {@link PoolOutputLimitException}
+ * @param memoryLimit resident memory a local kernel (with everything it started) may use, in bytes, or 0
+ *        for none; a kernel over it is stopped and its job fails with {@link PoolMemoryLimitException}
+ * @param maxProcesses processes (and threads) a local kernel may have at once, or 0 for no cap
+ * @param maxConcurrentStarts kernels this pool starts at the same time at most
  */
 public record PoolOptions(
         int min,
@@ -56,7 +64,14 @@ public record PoolOptions(
         Duration leaseTimeout,
         Duration heartbeatTimeout,
         Duration shutdownGrace,
-        Gateway gateway) {
+        Gateway gateway,
+        long maxOutputBytes,
+        long memoryLimit,
+        int maxProcesses,
+        int maxConcurrentStarts) {
+
+    /** {@link #maxOutputBytes()} unless set: 1 MiB a job, so 64 busy kernels keep at most 128 MiB of output in a JVM. */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = 1L << 20;
 
     public PoolOptions {
         if (min < 0) {
@@ -85,6 +100,18 @@ public record PoolOptions(
         positive(leaseTimeout, "leaseTimeout");
         positive(heartbeatTimeout, "heartbeatTimeout");
         positive(shutdownGrace, "shutdownGrace");
+        if (maxOutputBytes < 1024) {
+            throw new IllegalArgumentException("PoolOptions.maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
+        }
+        if (memoryLimit < 0) {
+            throw new IllegalArgumentException("PoolOptions.memoryLimit must be >= 0 bytes (0: no limit), got " + memoryLimit);
+        }
+        if (maxProcesses < 0) {
+            throw new IllegalArgumentException("PoolOptions.maxProcesses must be >= 0 (0: no cap), got " + maxProcesses);
+        }
+        if (maxConcurrentStarts < 1) {
+            throw new IllegalArgumentException("PoolOptions.maxConcurrentStarts must be >= 1, got " + maxConcurrentStarts);
+        }
         init = List.copyOf(init);
         env = Map.copyOf(env);
     }
@@ -108,7 +135,12 @@ public record PoolOptions(
     PoolOptions withBounds(int newMin, int newMax) {
         return new PoolOptions(newMin, newMax, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                 idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                heartbeatTimeout, shutdownGrace, gateway);
+                heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts);
+    }
+
+    /** The default for {@link #maxConcurrentStarts()}: the cores, at least 2 (a start is mostly CPU: the kernel's imports). */
+    public static int defaultMaxConcurrentStarts() {
+        return Math.max(2, Runtime.getRuntime().availableProcessors());
     }
 
     /** Builder for {@link PoolOptions}; defaults: size 1, LEAST_BUSY, 5 min timeout, 10 000 queued. */
@@ -130,6 +162,10 @@ public record PoolOptions(
         private Duration heartbeatTimeout = Duration.ofSeconds(10);
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private Gateway gateway;
+        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
+        private long memoryLimit;
+        private int maxProcesses;
+        private int maxConcurrentStarts = defaultMaxConcurrentStarts();
 
         /** A fixed pool of {@code n} kernels. */
         public Builder size(int n) {
@@ -240,10 +276,38 @@ public record PoolOptions(
             return this;
         }
 
+        /** Output a job keeps at most, in bytes (default {@link PoolOptions#DEFAULT_MAX_OUTPUT_BYTES}); see {@link PoolOptions#maxOutputBytes()}. */
+        public Builder maxOutputBytes(long bytes) {
+            this.maxOutputBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Resident memory each local kernel may use, with all it started, in bytes (0: no limit, the
+         * default): {@code memoryLimit(512L << 20)}. See the README's "Running untrusted code" for the
+         * mechanism (a cgroup where one is writable, else a watchdog over /proc).
+         */
+        public Builder memoryLimit(long bytes) {
+            this.memoryLimit = bytes;
+            return this;
+        }
+
+        /** Processes and threads each local kernel may have at once (0: no cap, the default). */
+        public Builder maxProcesses(int n) {
+            this.maxProcesses = n;
+            return this;
+        }
+
+        /** Kernels started at the same time at most (default {@link PoolOptions#defaultMaxConcurrentStarts()}); the rest wait their turn. */
+        public Builder maxConcurrentStarts(int n) {
+            this.maxConcurrentStarts = n;
+            return this;
+        }
+
         public PoolOptions build() {
             return new PoolOptions(min, max, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                     idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                    heartbeatTimeout, shutdownGrace, gateway);
+                    heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts);
         }
     }
 }

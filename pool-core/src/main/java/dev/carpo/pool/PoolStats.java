@@ -31,6 +31,8 @@ import java.util.List;
  * @param restarts instances whose kernel was replaced after a death
  * @param deaths kernels that died
  * @param retired kernels retired by scaling or an elastic shrink
+ * @param outputLimited jobs ended because their kernel sent a message over the output bound ({@link PoolOutputLimitException})
+ * @param memoryLimited jobs lost because their kernel went over its memory limit ({@link PoolMemoryLimitException})
  * @param failure the cause of the last start failure while FAILED, else {@code null}
  * @param instances each instance in order
  */
@@ -39,6 +41,7 @@ public record PoolStats(
         int size, int idle, int busy, int leased, int starting, int queued, int min, int max,
         long submitted, long ok, long errors, long aborted, long timeouts, long cancelled, long rejected,
         long kernelDied, long kernelsStarted, long startFailures, long restarts, long deaths, long retired,
+        long outputLimited, long memoryLimited,
         String failure, List<Instance> instances) {
 
     /**

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param listener streamed outputs, or {@code null}
  * @param timeout how long until the execution's future fails with {@link ExecutionTimeoutException}, or
  *                {@code null} for none (the code keeps running in the kernel; interrupt it if needed)
+ * @param maxOutputBytes output kept at most (UTF-8 bytes of stream text, rich data, tracebacks and reply
+ *                payloads); past it the head and the tail are kept ({@link KernelExecution#truncated()})
  */
 public record ExecuteRequest(
         String code,
@@ -28,13 +30,20 @@ public record ExecuteRequest(
         Map<String, String> userExpressions,
         InputHandler input,
         OutputListener listener,
-        Duration timeout) {
+        Duration timeout,
+        long maxOutputBytes) {
+
+    /** {@link #maxOutputBytes()} unless set: 1 MiB. */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = 1L << 20;
 
     public ExecuteRequest {
         Objects.requireNonNull(code, "code");
         userExpressions = Map.copyOf(userExpressions);
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new IllegalArgumentException("execute timeout must be positive, got " + timeout);
+        }
+        if (maxOutputBytes < 1024) {
+            throw new IllegalArgumentException("execute maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
         }
     }
 
@@ -57,6 +66,7 @@ public record ExecuteRequest(
         private InputHandler input;
         private OutputListener listener;
         private Duration timeout;
+        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
 
         private Builder(String code) {
             this.code = code;
@@ -97,8 +107,13 @@ public record ExecuteRequest(
             return this;
         }
 
+        public Builder maxOutputBytes(long bytes) {
+            this.maxOutputBytes = bytes;
+            return this;
+        }
+
         public ExecuteRequest build() {
-            return new ExecuteRequest(code, silent, storeHistory, stopOnError, userExpressions, input, listener, timeout);
+            return new ExecuteRequest(code, silent, storeHistory, stopOnError, userExpressions, input, listener, timeout, maxOutputBytes);
         }
     }
 }

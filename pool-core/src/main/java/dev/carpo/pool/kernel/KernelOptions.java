@@ -22,6 +22,11 @@ import java.util.Map;
  * @param gateway the Jupyter Server or Enterprise Gateway that runs the kernel, or {@code null} to run
  *        it here as a child process; with a gateway, {@code workingDirectory} is a path on the server
  *        (relative to its root) and {@code env} is passed in the start request
+ * @param maxMessageBytes the largest frame the kernel may send; a larger one is refused unread, and the
+ *        executions it was meant for end with {@link OutputLimitException}
+ * @param memoryLimit resident memory the kernel (with all it started) may use, in bytes, or 0 for none;
+ *        local kernels only
+ * @param maxProcesses processes and threads the kernel may have at once, or 0 for no cap; local kernels only
  */
 public record KernelOptions(
         Path workingDirectory,
@@ -32,7 +37,13 @@ public record KernelOptions(
         Duration heartbeatTimeout,
         Duration shutdownGrace,
         Duration requestTimeout,
-        Gateway gateway) {
+        Gateway gateway,
+        long maxMessageBytes,
+        long memoryLimit,
+        int maxProcesses) {
+
+    /** {@link #maxMessageBytes()} unless set: twice the pools' default output limit, plus 64 KiB of envelope. */
+    public static final long DEFAULT_MAX_MESSAGE_BYTES = (2L << 20) + (64 << 10);
 
     public KernelOptions {
         env = Map.copyOf(env);
@@ -41,6 +52,15 @@ public record KernelOptions(
         requirePositive(heartbeatTimeout, "heartbeatTimeout");
         requirePositive(shutdownGrace, "shutdownGrace");
         requirePositive(requestTimeout, "requestTimeout");
+        if (maxMessageBytes < 1024 || maxMessageBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("KernelOptions.maxMessageBytes must be from 1024 to " + Integer.MAX_VALUE + " bytes, got " + maxMessageBytes);
+        }
+        if (memoryLimit < 0) {
+            throw new IllegalArgumentException("KernelOptions.memoryLimit must be >= 0 bytes (0: no limit), got " + memoryLimit);
+        }
+        if (maxProcesses < 0) {
+            throw new IllegalArgumentException("KernelOptions.maxProcesses must be >= 0 (0: no cap), got " + maxProcesses);
+        }
     }
 
     /** The defaults: 60 s start-up, heartbeat every 1 s, dead after 10 s of silence, 5 s shutdown grace, 60 s for a reply. */
@@ -69,6 +89,9 @@ public record KernelOptions(
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private Duration requestTimeout = Duration.ofSeconds(60);
         private Gateway gateway;
+        private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        private long memoryLimit;
+        private int maxProcesses;
 
         public Builder workingDirectory(Path dir) {
             this.workingDirectory = dir;
@@ -121,9 +144,24 @@ public record KernelOptions(
             return this;
         }
 
+        public Builder maxMessageBytes(long bytes) {
+            this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        public Builder memoryLimit(long bytes) {
+            this.memoryLimit = bytes;
+            return this;
+        }
+
+        public Builder maxProcesses(int n) {
+            this.maxProcesses = n;
+            return this;
+        }
+
         public KernelOptions build() {
             return new KernelOptions(workingDirectory, env, runtimeDir, startupTimeout, heartbeatInterval,
-                    heartbeatTimeout, shutdownGrace, requestTimeout, gateway);
+                    heartbeatTimeout, shutdownGrace, requestTimeout, gateway, maxMessageBytes, memoryLimit, maxProcesses);
         }
     }
 }

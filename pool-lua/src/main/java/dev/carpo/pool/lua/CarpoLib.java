@@ -42,8 +42,9 @@ import org.luaj.vm2.lib.VarArgFunction;
  */
 final class CarpoLib extends TwoArgFunction {
     private static final List<String> POOL_OPTIONS = List.of("size", "min", "max", "strategy", "init", "timeout", "env",
-            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token");
-    private static final List<String> JOB_OPTIONS = List.of("language", "instance", "timeout");
+            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token",
+            "max_output", "memory_limit", "max_processes", "max_concurrent_starts");
+    private static final List<String> JOB_OPTIONS = List.of("language", "instance", "timeout", "max_output");
 
     private final LuaSession session;
     private final KernelPools pools;
@@ -199,6 +200,18 @@ final class CarpoLib extends TwoArgFunction {
         if (o.has("max_start_attempts")) {
             b.maxStartAttempts(atLeast(1, "max_start_attempts", o.integer("max_start_attempts")));
         }
+        if (o.has("max_output")) {
+            b.maxOutputBytes(o.bytes("max_output", 1024));
+        }
+        if (o.has("memory_limit")) {
+            b.memoryLimit(o.bytes("memory_limit", 0));
+        }
+        if (o.has("max_processes")) {
+            b.maxProcesses(atLeast(0, "max_processes", o.integer("max_processes")));
+        }
+        if (o.has("max_concurrent_starts")) {
+            b.maxConcurrentStarts(atLeast(1, "max_concurrent_starts", o.integer("max_concurrent_starts")));
+        }
         if (o.has("gateway")) {
             b.gateway(gatewayUrl(o.string("gateway")), o.has("token") ? o.string("token") : System.getenv(TOKEN_ENV));
         } else if (o.has("token")) {
@@ -346,6 +359,9 @@ final class CarpoLib extends TwoArgFunction {
             timeout = pool.options().defaultTimeout();
         }
         b.timeout(timeout);
+        if (o.has("max_output")) {
+            b.maxOutputBytes(o.bytes("max_output", 1024));
+        }
         CompletableFuture<ExecutionResult> f;
         try {
             f = pool.submit(code, b.build());

@@ -54,6 +54,19 @@ final class LuaOptions {
         return checkInteger(function, "option '" + key + "'", v);
     }
 
+    /** A whole number of bytes, at least {@code min}. */
+    Long bytes(String key, long min) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        double d = v.todouble();
+        if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d < min || d > (double) (1L << 53)) {
+            throw error(function, "option '" + key + "' must be a whole number of bytes, at least " + min + ", got " + describe(v));
+        }
+        return (long) d;
+    }
+
     String string(String key) {
         LuaValue v = table.get(key);
         if (v.isnil()) {
