@@ -124,6 +124,20 @@ public final class ExecutionResult {
         return execution.runTime();
     }
 
+    /**
+     * Whether output was dropped to stay within the job's output limit
+     * ({@link PoolOptions#maxOutputBytes()}): the head and the tail are kept, with a line
+     * {@code [carpo: N bytes of output dropped]} in stdout or stderr where the middle was.
+     */
+    public boolean truncated() {
+        return execution.truncated();
+    }
+
+    /** How many bytes of output were dropped (0 unless {@link #truncated()}). */
+    public long droppedBytes() {
+        return execution.droppedBytes();
+    }
+
     /** The kernel-level record, with the raw execute_reply. */
     public KernelExecution execution() {
         return execution;
@@ -132,6 +146,7 @@ public final class ExecutionResult {
     @Override
     public String toString() {
         return "ExecutionResult[" + status() + " on instance " + instance + (error() != null ? ", " + error() : "")
-                + (text() != null ? ", " + text() : "") + "]";
+                + (text() != null ? ", " + text() : "")
+                + (truncated() ? ", truncated (" + droppedBytes() + " bytes dropped)" : "") + "]";
     }
 }

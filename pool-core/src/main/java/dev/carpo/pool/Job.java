@@ -27,6 +27,8 @@ final class Job {
     boolean interruptPending;
     boolean finished;
     Future<?> timer;
+    /** Output it keeps at most, or null for the pool's {@link PoolOptions#maxOutputBytes()}. */
+    Long maxOutputBytes;
 
     Job(String code, Duration timeout, OutputListener listener, InputHandler input, KernelLease lease, boolean setup) {
         this.code = code;

@@ -3,15 +3,33 @@ package dev.carpo.pool;
 import dev.carpo.pool.kernel.DisplayOutput;
 import dev.carpo.pool.kernel.ExecutionError;
 import dev.carpo.pool.kernel.OutputListener;
+import dev.carpo.pool.kernel.OutputLimitException;
 
 /** The caller's listener (if any), plus telling the pool when the kernel begins running the job. */
 final class JobListener implements OutputListener {
     private final OutputListener caller;
     private final Runnable started;
+    private final java.util.function.Consumer<OutputLimitException> refused;
 
-    JobListener(OutputListener caller, Runnable started) {
+    JobListener(OutputListener caller, Runnable started, java.util.function.Consumer<OutputLimitException> refused) {
         this.caller = caller;
         this.started = started;
+        this.refused = refused;
+    }
+
+    @Override
+    public void onTruncated(long droppedBytes) {
+        if (caller != null) {
+            caller.onTruncated(droppedBytes);
+        }
+    }
+
+    @Override
+    public void onRefused(OutputLimitException e) {
+        if (caller != null) {
+            caller.onRefused(e);
+        }
+        refused.accept(e);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelDiedException;
 import dev.carpo.pool.kernel.KernelExecution;
 import dev.carpo.pool.kernel.KernelOptions;
+import dev.carpo.pool.kernel.OutputLimitException;
 import dev.carpo.pool.kernel.KernelRuntime;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelStartException;
@@ -248,6 +249,7 @@ public final class LanguagePool implements AutoCloseable {
         Objects.requireNonNull(code, "code");
         ExecuteOptions o = options == null ? ExecuteOptions.DEFAULTS : options;
         Job job = new Job(code, timeoutOf(o), o.listener(), o.input(), null, false);
+        job.maxOutputBytes = o.maxOutputBytes();
         return enqueue(job, o.instance());
     }
 
@@ -453,7 +455,9 @@ public final class LanguagePool implements AutoCloseable {
                         "the leased kernel died, and its state with it: " + lease.broken().getMessage(), lease.broken()));
             }
         }
-        return enqueue(new Job(code, timeoutOf(o), o.listener(), o.input(), lease, false), null);
+        Job job = new Job(code, timeoutOf(o), o.listener(), o.input(), lease, false);
+        job.maxOutputBytes = o.maxOutputBytes();
+        return enqueue(job, null);
     }
 
     void release(KernelLease lease) {
@@ -609,7 +613,9 @@ public final class LanguagePool implements AutoCloseable {
             emit(PoolEvent.Type.BUSY, s, kernel, Duration.ZERO, "");
         }
         ExecuteRequest request = ExecuteRequest.builder(job.code).stopOnError(false).storeHistory(!job.setup)
-                .listener(new JobListener(job.listener, () -> jobRunning(s, job))).input(job.input).build();
+                .maxOutputBytes(job.maxOutputBytes != null ? job.maxOutputBytes : options.maxOutputBytes())
+                .listener(new JobListener(job.listener, () -> jobRunning(s, job), e -> outputRefused(job, e)))
+                .input(job.input).build();
         after.add(() -> kernel.execute(request).whenComplete((r, e) -> finished(s, job, kernel, r, e)));
     }
 
@@ -636,6 +642,10 @@ public final class LanguagePool implements AutoCloseable {
                     if (job.setup && result.status() != dev.carpo.pool.kernel.ReplyStatus.OK) {
                         LOG.warn("pool '{}' instance {}: setup code failed: {}", language, job.index, result.error());
                     }
+                } else if (unwrap(error) instanceof OutputLimitException limit) {
+                    outputLimited++;
+                    PoolException e = outputLimit(job, limit);
+                    after.add(deliver(() -> job.future.completeExceptionally(e)));
                 } else {
                     kernelDied++;
                     Throwable cause = unwrap(error);
@@ -1038,6 +1048,33 @@ public final class LanguagePool implements AutoCloseable {
             pump(after);
         }
         runAll(after);
+    }
+
+    /**
+     * A message for the job was too large to receive: the job ends now, as at a timeout (its output
+     * cannot be complete, and the kernel may go on flooding), and the kernel is interrupted; it is
+     * replaced if it does not come back within the interrupt grace.
+     */
+    private void outputRefused(Job job, OutputLimitException refused) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (lock) {
+            if (job.finished) {
+                return;
+            }
+            job.finished = true;
+            outputLimited++;
+            cancelTimer(job.timer);
+            PoolException e = outputLimit(job, refused);
+            interrupt(job, after);
+            after.add(deliver(() -> job.future.completeExceptionally(e)));
+            pump(after);
+        }
+        runAll(after);
+    }
+
+    private PoolOutputLimitException outputLimit(Job job, OutputLimitException refused) {
+        return new PoolOutputLimitException(language, job.index, refused.getMessage() + " (maxMessageBytes, twice maxOutputBytes "
+                + options.maxOutputBytes() + " plus 64 KiB); the job was ended and its kernel interrupted", refused);
     }
 
     void cancelled(Job job, boolean interrupt) {

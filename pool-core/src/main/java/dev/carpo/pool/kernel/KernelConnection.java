@@ -100,6 +100,27 @@ final class KernelConnection {
                 }
 
                 @Override
+                public void onUnreadable(Channel channel, MessageRejectedException e) {
+                    if (death == null) {
+                        unreadable(channel, e);
+                    }
+                }
+
+                @Override
+                public void onRefused(Channel channel, long limitBytes) {
+                    if (death == null) {
+                        refused(channel, limitBytes);
+                    }
+                }
+
+                @Override
+                public void onFailure(Channel channel, Throwable error) {
+                    if (death == null) {
+                        failed(channel, null, error);
+                    }
+                }
+
+                @Override
                 public void onChannelsChanged() {
                     if (!isReady && death == null) {
                         watchReadiness(null, null);
@@ -195,6 +216,7 @@ final class KernelConnection {
                 p.fail(new KernelException("kernel " + kernelId + " is not connected yet; cannot send " + message.type()));
                 return;
             }
+            p.channel = channel;
             pending.put(p.msgId, p);
             if (timeout != null) {
                 p.cancelTimer = loop.schedule(timeout, () -> {
@@ -249,7 +271,12 @@ final class KernelConnection {
 
     private KernelDiedException loopGone() {
         KernelDiedException d = death;
-        return d != null ? d : new KernelDiedException(kernelId, "lost its I/O loop (the kernel runtime was closed or failed)", null, "");
+        if (d != null) {
+            return d;
+        }
+        Throwable why = loop.failure();
+        return new KernelDiedException(kernelId, "lost its I/O loop (" + (why != null ? "it failed: " + why
+                : "the kernel runtime was closed") + ")", null, "");
     }
 
     private void dieOnLoop(KernelDiedException cause) {
@@ -291,12 +318,58 @@ final class KernelConnection {
         probeTimer = loop.schedule(delay, this::probe);
     }
 
+    /** Fault injection for tests: runs before each received message is handled (loop thread). */
+    static volatile java.util.function.BiConsumer<String, Message> beforeHandle;
+
     private void handle(Channel channel, Message message) {
         try {
+            java.util.function.BiConsumer<String, Message> hook = beforeHandle;
+            if (hook != null) {
+                hook.accept(kernelId, message);
+            }
             dispatch(channel, message);
-        } catch (RuntimeException e) {
-            // A well-signed but odd message must not take the loop down with it.
-            LOG.warn("kernel {}: could not handle {} on {}", kernelId, message.type(), channel, e);
+        } catch (RuntimeException | Error e) {
+            // One kernel's message must not take the loop (and every other kernel) down with it.
+            failed(channel, message, e);
+        }
+    }
+
+    /**
+     * Handling this kernel's messages failed (an odd message, an Error such as OutOfMemoryError): its
+     * requests can no longer be trusted to complete, so the kernel is lost, and only this kernel.
+     */
+    private void failed(Channel channel, Message message, Throwable e) {
+        LOG.error("kernel {}: handling {} on {} failed; ending this kernel", kernelId,
+                message == null ? "a message" : message.type(), channel, e);
+        String why = "could not be served: handling " + (message == null ? "a message" : "a " + message.type())
+                + " on " + channel.wireName() + " failed with " + e;
+        dieOnLoop(new KernelDiedException(kernelId, why, null, ""));
+        handOff(() -> onLost.accept(why));
+    }
+
+    /** A well-signed message whose body could not be read: the request it answers is told, never left with a gap. */
+    private void unreadable(Channel channel, MessageRejectedException e) {
+        rejected.incrementAndGet();
+        Pending p = e.parentId() == null ? null : pending.get(e.parentId());
+        LOG.warn("kernel {}: {} on {}{}", kernelId, e.getMessage(), channel == null ? "its WebSocket" : channel, p == null ? " (for no request in flight)" : "");
+        if (p != null && p.onUnreadable(channel, e)) {
+            pending.remove(p.msgId);
+            p.cancelTimer.run();
+            p.complete();
+        }
+    }
+
+    /** A message on {@code channel} was over {@code maxMessageBytes} and refused unread; we cannot know which request it was for. */
+    private void refused(Channel channel, long limitBytes) {
+        rejected.incrementAndGet();
+        OutputLimitException e = new OutputLimitException(kernelId, channel == null ? "its WebSocket" : channel.wireName(), limitBytes);
+        LOG.warn("{}", e.getMessage());
+        for (Pending p : new ArrayList<>(pending.values())) {
+            if (p.onRefused(channel, e)) {
+                pending.remove(p.msgId);
+                p.cancelTimer.run();
+                p.complete();
+            }
         }
     }
 
@@ -370,6 +443,7 @@ final class KernelConnection {
         final CompletableFuture<?> future;
         Runnable cancelTimer = () -> { };
         Instant sent = Instant.now();
+        Channel channel = Channel.SHELL;
 
         Pending(String msgId, CompletableFuture<?> future) {
             this.msgId = msgId;
@@ -378,6 +452,24 @@ final class KernelConnection {
 
         /** Returns true when the request is complete. */
         abstract boolean onReply(Message reply);
+
+        /** A message for this request could not be read; true when the request is complete. */
+        boolean onUnreadable(Channel on, MessageRejectedException e) {
+            if (on == channel || on == null && e.msgType() != null && e.msgType().endsWith("_reply")) {
+                pending.remove(msgId);
+                fail(new KernelException("kernel " + kernelId + " sent a reply that could not be read: " + e.getMessage()));
+            }
+            return false;
+        }
+
+        /** A message on {@code on}, perhaps for this request, was refused; true when the request is complete. */
+        boolean onRefused(Channel on, OutputLimitException e) {
+            if (on == channel || on == null) {
+                pending.remove(msgId);
+                fail(e);
+            }
+            return false;
+        }
 
         boolean onIopub(Message message) {
             return false;
@@ -435,11 +527,13 @@ final class KernelConnection {
     private final class ExecutionPending extends Pending {
         final CompletableFuture<KernelExecution> result;
         final ExecuteRequest request;
-        final StringBuilder stdout = new StringBuilder();
-        final StringBuilder stderr = new StringBuilder();
-        final List<DisplayOutput> outputs = new ArrayList<>();
+        final OutputBuffer output;
         ExecutionError error;
         ObjectNode reply;
+        /** The execute_reply was refused or unreadable: the execution ends, failed, once the kernel is idle. */
+        KernelException replyLost;
+        /** An iopub message was refused: idle may have gone with it, so the reply alone completes. */
+        boolean iopubLost;
         boolean idle;
         boolean clearOnNextOutput;
         int executionCount = -1;
@@ -454,6 +548,47 @@ final class KernelConnection {
             super(msgId, result);
             this.result = result;
             this.request = request;
+            this.output = new OutputBuffer(request.maxOutputBytes());
+        }
+
+        @Override
+        boolean onUnreadable(Channel on, MessageRejectedException e) {
+            output.lost(e.bytes());
+            if ((on == Channel.SHELL || on == null) && "execute_reply".equals(e.msgType())) {
+                replyLost = new KernelException("kernel " + kernelId + " sent an execute_reply that could not be read: " + e.getMessage());
+                return idle;
+            }
+            return false;
+        }
+
+        @Override
+        boolean onRefused(Channel on, OutputLimitException e) {
+            output.lost(e.limitBytes());
+            OutputListener l = request.listener();
+            if (l != null) {
+                events.execute(() -> l.onRefused(e));
+            }
+            if (on == null) {
+                // One WebSocket carries every channel: it was the reply (then idle ends us, failed) or output (then the reply does).
+                iopubLost = true;
+                if (reply == null) {
+                    replyLost = e;
+                }
+                return reply != null || idle;
+            }
+            switch (on) {
+                case SHELL -> {
+                    replyLost = e;
+                    return idle;
+                }
+                case IOPUB -> {
+                    iopubLost = true;
+                    return reply != null;
+                }
+                default -> {
+                    return false;
+                }
+            }
         }
 
         /** Leaves the in-flight count before anyone learns the outcome, so a shutdown that follows sees it done. */
@@ -474,15 +609,30 @@ final class KernelConnection {
             if (!"execute_reply".equals(message.type())) {
                 return false;
             }
-            reply = message.content();
+            reply = boundedReply(message);
+            replyLost = null; // it came after all (a refusal we could not place was not it)
             JsonNode count = reply.get("execution_count");
             if (count != null && count.canConvertToInt()) {
                 executionCount = count.asInt();
             }
             if (error == null && "error".equals(reply.path("status").asText())) {
-                error = errorFrom(reply);
+                error = output.bounded(errorFrom(reply));
             }
-            return idle;
+            return idle || iopubLost;
+        }
+
+        /** A reply whose payload or user_expressions would take the output past its limit keeps neither. */
+        private ObjectNode boundedReply(Message message) {
+            ObjectNode content = message.content();
+            long budget = Math.max(1024, request.maxOutputBytes() / 4);
+            if (message.wireBytes() > budget && (content.has("payload") || content.has("user_expressions"))) {
+                ObjectNode copy = content.deepCopy();
+                copy.putArray("payload");
+                copy.putObject("user_expressions");
+                output.lost(message.wireBytes());
+                return copy;
+            }
+            return content;
         }
 
         @Override
@@ -495,7 +645,7 @@ final class KernelConnection {
                         started = Instant.now();
                     } else if ("idle".equals(state)) {
                         idle = true;
-                        return reply != null;
+                        return reply != null || replyLost != null;
                     }
                 }
                 case "execute_input" -> {
@@ -510,29 +660,23 @@ final class KernelConnection {
                 }
                 case "stream" -> {
                     applyPendingClear();
-                    String name = c.path("name").asText("stdout");
+                    String name = c.path("name").asText("stdout").equals("stderr") ? "stderr" : "stdout";
                     String text = c.path("text").asText("");
-                    (name.equals("stderr") ? stderr : stdout).append(text);
                     OutputListener l = request.listener();
-                    if (l != null) {
+                    if (output.stream(name, text) && l != null) {
                         events.execute(() -> l.onStream(name, text));
                     }
                 }
                 case "execute_result", "display_data" -> {
                     applyPendingClear();
-                    DisplayOutput output = output(message.type(), c);
-                    outputs.add(output);
-                    notifyOutput(output);
+                    DisplayOutput shown = output(message.type(), c);
+                    if (output.output(shown, message.wireBytes())) {
+                        notifyOutput(shown);
+                    }
                 }
                 case "update_display_data" -> {
                     DisplayOutput update = output("display_data", c);
-                    for (int i = 0; i < outputs.size(); i++) {
-                        if (update.displayId() != null && update.displayId().equals(outputs.get(i).displayId())) {
-                            DisplayOutput old = outputs.get(i);
-                            outputs.set(i, new DisplayOutput(old.type(), update.data(), update.metadata(), old.displayId(), old.executionCount()));
-                            notifyOutput(outputs.get(i));
-                        }
-                    }
+                    output.update(update.displayId(), update.data(), message.wireBytes()).forEach(this::notifyOutput);
                 }
                 case "clear_output" -> {
                     if (c.path("wait").asBoolean(false)) {
@@ -542,7 +686,7 @@ final class KernelConnection {
                     }
                 }
                 case "error" -> {
-                    error = errorFrom(c);
+                    error = output.bounded(errorFrom(c));
                     OutputListener l = request.listener();
                     ExecutionError e = error;
                     if (l != null) {
@@ -590,9 +734,7 @@ final class KernelConnection {
         }
 
         private void clear() {
-            stdout.setLength(0);
-            stderr.setLength(0);
-            outputs.clear();
+            output.clear();
         }
 
         private void notifyOutput(DisplayOutput output) {
@@ -604,10 +746,22 @@ final class KernelConnection {
 
         @Override
         void complete() {
+            OutputListener l = request.listener();
+            if (output.truncated() && l != null) {
+                long dropped = output.droppedBytes();
+                events.execute(() -> {
+                    l.onTruncated(dropped);
+                    output.replayTail(l);
+                });
+            }
+            if (replyLost != null) {
+                fail(replyLost);
+                return;
+            }
             Instant finished = Instant.now();
             KernelExecution execution = new KernelExecution(msgId, ReplyStatus.of(reply.path("status").asText(null)),
-                    executionCount, stdout.toString(), stderr.toString(), outputs, error, reply, sent,
-                    started != null ? started : sent, finished);
+                    executionCount, output.text("stdout"), output.text("stderr"), output.outputs(), error, reply, sent,
+                    started != null ? started : sent, finished, output.truncated(), output.droppedBytes());
             uncount();
             completeLater(() -> result.complete(execution));
         }

@@ -27,6 +27,9 @@ import java.util.List;
  * @param sent when the request was sent
  * @param started when the kernel reported it busy with this request (or {@code sent} if it never did)
  * @param finished when the execution was complete
+ * @param truncated output was dropped to stay within {@link ExecuteRequest#maxOutputBytes()} (the head
+ *        and the tail are kept, with a marker line where the middle was), or a message for it was refused
+ * @param droppedBytes how much output was dropped (a lower bound when a message was refused unread)
  */
 public record KernelExecution(
         String msgId,
@@ -39,7 +42,9 @@ public record KernelExecution(
         ObjectNode reply,
         Instant sent,
         Instant started,
-        Instant finished) {
+        Instant finished,
+        boolean truncated,
+        long droppedBytes) {
 
     public KernelExecution {
         outputs = List.copyOf(outputs);

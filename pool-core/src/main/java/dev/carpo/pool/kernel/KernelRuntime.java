@@ -40,7 +40,10 @@ public final class KernelRuntime implements AutoCloseable {
     private static final AtomicInteger RUNTIMES = new AtomicInteger();
     private static final int PORT_CLASH_ATTEMPTS = 3;
 
-    private final IoLoop loop;
+    private final int number;
+    private final AtomicInteger loops = new AtomicInteger();
+    /** Replaced when it dies on its own: its kernels are lost, and the pools' replacements start on the new one. */
+    private volatile IoLoop loop;
     private final ExecutorService callbacks;
     private final ExecutorService blocking;
     private final Set<Kernel> kernels = ConcurrentHashMap.newKeySet();
@@ -50,7 +53,8 @@ public final class KernelRuntime implements AutoCloseable {
 
     private KernelRuntime() {
         int n = RUNTIMES.incrementAndGet();
-        loop = new IoLoop("carpo-io-" + n);
+        number = n;
+        loop = newLoop();
         AtomicInteger callbackThreads = new AtomicInteger();
         callbacks = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 r -> daemon(r, "carpo-callback-" + n + "-" + callbackThreads.incrementAndGet()));
@@ -61,6 +65,24 @@ public final class KernelRuntime implements AutoCloseable {
             shutdownAll(Duration.ofSeconds(10));
         }, "carpo-shutdown-" + n);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    private IoLoop newLoop() {
+        int generation = loops.incrementAndGet();
+        IoLoop created = new IoLoop("carpo-io-" + number + (generation > 1 ? "-" + generation : ""));
+        // Every kernel on a dead loop fails with "lost its I/O loop" through its own stop hook; new starts go to a fresh loop.
+        created.onStop(this::liveLoop);
+        return created;
+    }
+
+    /** The I/O loop new kernels start on: a new one once the last died on its own. */
+    synchronized IoLoop liveLoop() {
+        IoLoop current = loop;
+        if (current != null && current.isStopped() && current.failure() != null && !closed) {
+            LOG.error("kernel runtime {}: I/O loop died ({}); starting a new one", number, current.failure().toString());
+            loop = newLoop();
+        }
+        return loop;
     }
 
     /** A new runtime with its own I/O thread. */
@@ -91,7 +113,7 @@ public final class KernelRuntime implements AutoCloseable {
             throw new KernelException("kernel runtime is closed");
         }
         GatewayClient gateway = options.gateway() == null ? null : gateway(options.gateway());
-        return Kernel.start(spec, options, gateway, loop, callbacks, blocking, kernel -> {
+        return Kernel.start(spec, options, gateway, liveLoop(), callbacks, blocking, kernel -> {
             kernels.add(kernel);
             if (!kernel.isAlive()) {
                 kernels.remove(kernel); // it already exited, and its removal may have come first

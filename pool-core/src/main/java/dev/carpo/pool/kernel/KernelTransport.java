@@ -2,6 +2,7 @@ package dev.carpo.pool.kernel;
 
 import dev.carpo.pool.protocol.Channel;
 import dev.carpo.pool.protocol.Message;
+import dev.carpo.pool.protocol.MessageRejectedException;
 
 /**
  * How messages reach one kernel: its five ZeroMQ sockets ({@link ZmqTransport}), or one WebSocket
@@ -17,6 +18,15 @@ interface KernelTransport {
 
         /** A message dropped for a bad signature or framing. */
         void onRejected(Channel channel, String why);
+
+        /** A well-signed message whose body could not be read; the exception names its type and the request it answers. */
+        void onUnreadable(Channel channel, MessageRejectedException e);
+
+        /** A message over {@link KernelOptions#maxMessageBytes()} was refused unread on this channel ({@code null}: on every channel). */
+        void onRefused(Channel channel, long limitBytes);
+
+        /** Reading or decoding this kernel's messages failed (an Error such as OutOfMemoryError): the kernel is lost. */
+        void onFailure(Channel channel, Throwable error);
 
         /** {@link #channelsReady()} may have changed. */
         void onChannelsChanged();

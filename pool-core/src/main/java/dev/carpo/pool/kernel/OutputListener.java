@@ -25,4 +25,19 @@ public interface OutputListener {
     /** An error raised by the code. */
     default void onError(ExecutionError error) {
     }
+
+    /**
+     * The output went past its limit ({@link ExecuteRequest#maxOutputBytes()}): called once as the
+     * execution ends, after the head was streamed and before the kept tail is replayed through
+     * {@link #onStream} and {@link #onOutput}, so a listener sees exactly what the result keeps.
+     */
+    default void onTruncated(long droppedBytes) {
+    }
+
+    /**
+     * A message meant for this execution was too large to receive and was refused unread: its output
+     * cannot be complete. The execution still ends when the kernel's reply comes.
+     */
+    default void onRefused(OutputLimitException refused) {
+    }
 }

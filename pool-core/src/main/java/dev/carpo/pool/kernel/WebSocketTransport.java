@@ -45,7 +45,10 @@ final class WebSocketTransport implements KernelTransport {
     private record Outgoing(Channel channel, Message message) {
     }
 
-    WebSocketTransport(GatewayClient client, String kernelId, IoLoop loop, Session session) {
+    private final long maxMessageBytes;
+
+    WebSocketTransport(GatewayClient client, String kernelId, IoLoop loop, Session session, long maxMessageBytes) {
+        this.maxMessageBytes = maxMessageBytes;
         this.client = client;
         this.kernelId = kernelId;
         this.loop = loop;
@@ -166,7 +169,14 @@ final class WebSocketTransport implements KernelTransport {
             }
             r = frame instanceof String text ? WebSocketCodec.decodeJson(text) : WebSocketCodec.decodeV1((ByteBuffer) frame);
         } catch (MessageRejectedException e) {
-            receiver.onRejected(null, e.getMessage());
+            if (e.reason() == MessageRejectedException.Reason.UNREADABLE) {
+                receiver.onUnreadable(null, e);
+            } else {
+                receiver.onRejected(null, e.getMessage());
+            }
+            return;
+        } catch (RuntimeException | Error e) {
+            receiver.onFailure(null, e);
             return;
         }
         Message m = r.message();
@@ -212,11 +222,16 @@ final class WebSocketTransport implements KernelTransport {
                 : everOpen ? "reconnecting" : "not open") + (reconnects > 0 ? ", reopened " + reconnects + " time(s)" : "");
     }
 
-    /** Collects a message's parts, then hands it to the loop; asks for the next only after that. */
+    /**
+     * Collects a message's parts, then hands it to the loop; asks for the next only once the loop has
+     * taken it, so a flooding kernel is held back by the server rather than queued here. A message
+     * past {@code maxMessageBytes} is skipped to its end, never collected, and reported as refused.
+     */
     private final class Listener implements WebSocket.Listener {
         private final StringBuilder text = new StringBuilder();
         private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
         private final String dropped;
+        private boolean skipping;
 
         Listener(String dropped) {
             this.dropped = dropped;
@@ -230,27 +245,54 @@ final class WebSocketTransport implements KernelTransport {
 
         @Override
         public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            text.append(data);
-            if (last) {
-                String message = text.toString();
+            if (!skipping && text.length() + (long) data.length() > maxMessageBytes) {
+                skipping = true;
                 text.setLength(0);
-                onLoop(() -> deliver(ws, message));
             }
-            ws.request(1);
+            if (!skipping) {
+                text.append(data);
+            }
+            if (last) {
+                finish(ws, text.toString());
+                text.setLength(0);
+            } else {
+                ws.request(1);
+            }
             return null;
+        }
+
+        private void finish(WebSocket ws, Object message) {
+            boolean refused = skipping;
+            skipping = false;
+            onLoop(() -> {
+                if (refused) {
+                    if (ws == socket && !closed) {
+                        receiver.onRefused(null, maxMessageBytes);
+                    }
+                } else {
+                    deliver(ws, message);
+                }
+                ws.request(1);
+            });
         }
 
         @Override
         public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-            byte[] bytes = new byte[data.remaining()];
-            data.get(bytes);
-            binary.writeBytes(bytes);
-            if (last) {
-                ByteBuffer message = ByteBuffer.wrap(binary.toByteArray());
+            if (!skipping && binary.size() + (long) data.remaining() > maxMessageBytes) {
+                skipping = true;
                 binary.reset();
-                onLoop(() -> deliver(ws, message));
             }
-            ws.request(1);
+            if (!skipping) {
+                byte[] bytes = new byte[data.remaining()];
+                data.get(bytes);
+                binary.writeBytes(bytes);
+            }
+            if (last) {
+                finish(ws, ByteBuffer.wrap(binary.toByteArray()));
+                binary.reset();
+            } else {
+                ws.request(1);
+            }
             return null;
         }
 

@@ -26,6 +26,7 @@ final class ZmqTransport implements KernelTransport {
     private final Session session;
     private final Duration heartbeatInterval;
     private final Duration heartbeatTimeout;
+    private final long maxMessageBytes;
     private final Map<Channel, ZMQ.Socket> sockets = new EnumMap<>(Channel.class);
     /** Set from a JeroMQ I/O thread once the stdin DEALER has completed its ZMTP handshake. */
     private volatile boolean stdinConnected;
@@ -41,29 +42,41 @@ final class ZmqTransport implements KernelTransport {
         this.session = session;
         this.heartbeatInterval = options.heartbeatInterval();
         this.heartbeatTimeout = options.heartbeatTimeout();
+        this.maxMessageBytes = options.maxMessageBytes();
     }
+
+    /**
+     * Messages a socket holds for the loop at most. With frames bounded by {@code maxMessageBytes},
+     * this bounds what JeroMQ buffers per socket; past it JeroMQ stops reading and TCP pushes back on
+     * the kernel (the default, 1000, would let one flooding kernel park gigabytes in this JVM).
+     */
+    static final int RECEIVE_HWM = 16;
+    /** A disconnect that is not the kernel's death (which closes us within this) is a refused message. */
+    private static final Duration REFUSAL_CHECK = Duration.ofMillis(250);
 
     @Override
     public void open(Receiver receiver) {
         this.receiver = receiver;
-        byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
         for (Channel channel : Channel.values()) {
-            sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
-                    s -> {
-                        configure(channel, s, identity);
-                        if (channel == Channel.STDIN) {
-                            watchStdinHandshake(s);
-                        }
-                    }, s -> onReadable(channel, s)));
+            openSocket(channel);
         }
     }
 
-    private static void configure(Channel channel, ZMQ.Socket socket, byte[] identity) {
+    private void openSocket(Channel channel) {
+        byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
+        sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
+                s -> {
+                    configure(channel, s, identity);
+                    watch(channel, s);
+                }, s -> onReadable(channel, s)));
+    }
+
+    private void configure(Channel channel, ZMQ.Socket socket, byte[] identity) {
+        // A frame over this is refused unread (JeroMQ drops that connection): nothing a kernel sends is buffered whole past it.
+        socket.setMaxMsgSize(channel == Channel.HEARTBEAT ? 64 * 1024 : maxMessageBytes);
+        socket.setRcvHWM(RECEIVE_HWM);
         switch (channel) {
-            case IOPUB -> {
-                socket.setRcvHWM(0); // never drop output under a flood
-                socket.subscribe(new byte[0]);
-            }
+            case IOPUB -> socket.subscribe(new byte[0]);
             case HEARTBEAT -> {
                 socket.setReqRelaxed(true);
                 socket.setReqCorrelate(true);
@@ -74,25 +87,42 @@ final class ZmqTransport implements KernelTransport {
     }
 
     /**
-     * The kernel's stdin ROUTER drops an input_request addressed to a peer whose handshake has not
-     * finished, and the kernel then waits for an answer forever. Each DEALER reconnects on its own
-     * schedule, so shell and iopub answering proves nothing about stdin: readiness waits for it too.
+     * Two socket events matter. The kernel's stdin ROUTER drops an input_request addressed to a peer
+     * whose handshake has not finished, and the kernel then waits for an answer forever; each DEALER
+     * reconnects on its own schedule, so readiness waits for stdin's handshake too. And JeroMQ meets
+     * a frame over {@code maxMessageBytes} by dropping the connection for good: a disconnect while
+     * the kernel lives is such a refusal, so the requests it was for are told and the socket reopened.
      */
-    private void watchStdinHandshake(ZMQ.Socket socket) {
+    private void watch(Channel channel, ZMQ.Socket socket) {
+        if (channel == Channel.HEARTBEAT) {
+            return; // a refused heartbeat is a silent heartbeat: the kernel is declared dead by its timeout
+        }
         socket.setEventHook(event -> {
-            if (!stdinConnected) {
-                stdinConnected = true;
-                try {
+            try {
+                if (event.getEvent() == org.zeromq.ZMonitor.Event.DISCONNECTED) {
+                    loop.execute(() -> loop.schedule(REFUSAL_CHECK, () -> disconnected(channel, socket)));
+                } else if (channel == Channel.STDIN && !stdinConnected) {
+                    stdinConnected = true;
                     loop.execute(() -> {
                         if (!closed) {
                             receiver.onChannelsChanged();
                         }
                     });
-                } catch (java.util.concurrent.RejectedExecutionException stopped) {
-                    // The loop is gone (runtime closed); its stop hook failed this kernel already.
                 }
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                // The loop is gone (runtime closed); its stop hook failed this kernel already.
             }
-        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL);
+        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL | ZMQ.EVENT_DISCONNECTED);
+    }
+
+    private void disconnected(Channel channel, ZMQ.Socket socket) {
+        if (closed || sockets.get(channel) != socket) {
+            return; // the kernel died (or the socket was already replaced)
+        }
+        loop.close(socket);
+        sockets.remove(channel);
+        openSocket(channel);
+        receiver.onRefused(channel, maxMessageBytes);
     }
 
     @Override
@@ -119,15 +149,24 @@ final class ZmqTransport implements KernelTransport {
             return;
         }
         List<byte[]> frames;
-        while (!closed && (frames = IoLoop.receive(socket)) != null) {
-            Message message;
-            try {
-                message = codec.decode(frames);
-            } catch (MessageRejectedException e) {
-                receiver.onRejected(channel, e.getMessage());
-                continue;
+        try {
+            while (!closed && (frames = IoLoop.receive(socket)) != null) {
+                Message message;
+                try {
+                    message = codec.decode(frames);
+                } catch (MessageRejectedException e) {
+                    if (e.reason() == MessageRejectedException.Reason.UNREADABLE) {
+                        receiver.onUnreadable(channel, e);
+                    } else {
+                        receiver.onRejected(channel, e.getMessage());
+                    }
+                    continue;
+                }
+                receiver.onMessage(channel, message);
             }
-            receiver.onMessage(channel, message);
+        } catch (RuntimeException | Error e) {
+            // Decoding one kernel's message failed (even with an Error): that kernel's problem, not the loop's.
+            receiver.onFailure(channel, e);
         }
     }
 

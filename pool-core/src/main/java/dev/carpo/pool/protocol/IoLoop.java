@@ -61,6 +61,8 @@ public final class IoLoop implements AutoCloseable {
     private volatile boolean running = true;
     /** Set as the thread exits (closed or crashed): no task runs normally any more. */
     private volatile boolean stopped;
+    /** Why the loop died on its own, or null (running, or closed on request). */
+    private volatile Throwable failure;
 
     /** Starts the loop on a daemon thread of the given name. */
     public IoLoop(String name) {
@@ -72,10 +74,43 @@ public final class IoLoop implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the I/O loop's selector and wake-up pipe", e);
         }
+        // JeroMQ's own I/O thread carries every socket of this loop: if it dies, so does the loop, and its owner starts another.
+        context.setUncaughtExceptionHandler((t, e) -> fail(new IllegalStateException("JeroMQ I/O thread " + t.getName() + " died: " + e, e)));
         thread = new Thread(this::run, name);
         thread.setDaemon(true);
         thread.start();
     }
+
+    /** Why the loop stopped on its own (an Error on its thread, JeroMQ's thread dying), or null. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Whether the loop has stopped (closed, or failed). */
+    public boolean isStopped() {
+        return stopped;
+    }
+
+    /** Stops the loop as failed: its stop hooks fail what is in flight, and {@link #failure()} says why. */
+    void fail(Throwable cause) {
+        if (failure == null && running) {
+            failure = cause;
+            LOG.error("I/O loop {} failed", thread.getName(), cause);
+        }
+        running = false;
+        try {
+            wakeup.sink().write(ByteBuffer.wrap(new byte[] {1}));
+        } catch (IOException | RuntimeException ignored) {
+            // Closed already: the thread is exiting.
+        }
+    }
+
+    /** Test hook: kills the loop thread with {@code error} thrown outside every handler's guard. */
+    public void crashForTest(Error error) {
+        execute(() -> crash = error);
+    }
+
+    private volatile Error crash;
 
     /** Whether the caller is the loop thread. */
     public boolean inLoop() {
@@ -196,6 +231,10 @@ public final class IoLoop implements AutoCloseable {
     private void run() {
         try {
             while (running) {
+                Error injected = crash;
+                if (injected != null) {
+                    throw injected;
+                }
                 runTasks();
                 long timeout = runTimers();
                 if (!running) {
@@ -220,14 +259,13 @@ public final class IoLoop implements AutoCloseable {
                 selector.selectedKeys().clear();
             }
         } catch (RuntimeException | Error | IOException e) {
-            LOG.error("I/O loop {} failed", thread.getName(), e);
-            running = false;
+            fail(e);
         } finally {
             stopped = true;
             for (Runnable hook : List.copyOf(stopHooks)) {
                 try {
                     hook.run();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     LOG.error("I/O loop stop hook failed", e);
                 }
             }
@@ -260,7 +298,8 @@ public final class IoLoop implements AutoCloseable {
                 }
                 try {
                     registration.onReadable.accept(registration.socket);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
+                    // Handlers guard their own kernel; this is the last line so one socket never ends the loop.
                     LOG.error("I/O loop: socket handler failed", e);
                 }
             }
@@ -279,7 +318,7 @@ public final class IoLoop implements AutoCloseable {
         while ((task = tasks.poll()) != null) {
             try {
                 task.run();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 LOG.error("I/O loop task failed", e);
             }
         }
@@ -297,7 +336,7 @@ public final class IoLoop implements AutoCloseable {
                 timers.poll();
                 try {
                     task.run();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     LOG.error("I/O loop timer failed", e);
                 }
                 runTasks();

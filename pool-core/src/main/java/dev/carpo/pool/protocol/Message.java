@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param metadata free-form metadata object
  * @param content the message body
  * @param buffers extra binary frames (used by comms and widgets)
+ * @param wireBytes the size of its signed frames as received (0 for a message built here): what it
+ *        costs against an output limit, known without serializing it again
  */
 public record Message(
         List<byte[]> identities,
@@ -23,7 +25,14 @@ public record Message(
         Header parentHeader,
         ObjectNode metadata,
         ObjectNode content,
-        List<byte[]> buffers) {
+        List<byte[]> buffers,
+        long wireBytes) {
+
+    /** A message built here, not received. */
+    public Message(List<byte[]> identities, Header header, Header parentHeader, ObjectNode metadata, ObjectNode content,
+                   List<byte[]> buffers) {
+        this(identities, header, parentHeader, metadata, content, buffers, 0);
+    }
 
     public Message {
         Objects.requireNonNull(header, "header");

@@ -95,17 +95,27 @@ public final class WebSocketCodec {
             parts.add(part);
         }
         Channel channel = channel(new String(parts.get(0), StandardCharsets.UTF_8));
+        Header header;
+        Header parent;
         try {
-            Header header = Header.fromJson(WireCodec.mapper().readTree(parts.get(1)));
+            header = Header.fromJson(WireCodec.mapper().readTree(parts.get(1)));
             if (header == null) {
                 throw malformed("empty header");
             }
-            return new Received(channel, new Message(null, header, Header.fromJson(WireCodec.mapper().readTree(parts.get(2))),
-                    object(WireCodec.mapper().readTree(parts.get(3)), "metadata"),
-                    object(WireCodec.mapper().readTree(parts.get(4)), "content"),
-                    parts.subList(5, parts.size())));
+            parent = Header.fromJson(WireCodec.mapper().readTree(parts.get(2)));
         } catch (IOException | IllegalArgumentException e) {
             throw malformed(e.getMessage());
+        }
+        try {
+            return new Received(channel, new Message(null, header, parent,
+                    object(WireCodec.mapper().readTree(parts.get(3)), "metadata"),
+                    object(WireCodec.mapper().readTree(parts.get(4)), "content"),
+                    parts.subList(5, parts.size()), size));
+        } catch (IOException | IllegalArgumentException e) {
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+            throw new MessageRejectedException(MessageRejectedException.Reason.UNREADABLE,
+                    "a " + header.msgType() + " of " + size + " bytes could not be read: " + why,
+                    header.msgType(), parent == null ? null : parent.msgId(), size);
         }
     }
 
@@ -142,7 +152,7 @@ public final class WebSocketCodec {
             }
             return new Received(channel(root.path("channel").asText("")), new Message(null, header,
                     Header.fromJson(root.get("parent_header")), object(root.get("metadata"), "metadata"),
-                    object(root.get("content"), "content"), null));
+                    object(root.get("content"), "content"), null, text.length()));
         } catch (IOException | IllegalArgumentException e) {
             throw malformed(e.getMessage());
         }

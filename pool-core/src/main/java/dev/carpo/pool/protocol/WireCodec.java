@@ -1,6 +1,9 @@
 package dev.carpo.pool.protocol;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -24,7 +27,24 @@ public final class WireCodec {
     /** The frame that separates routing identities from the signed message. */
     public static final byte[] DELIMITER = "<IDS|MSG>".getBytes(StandardCharsets.US_ASCII);
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * Nesting a body may have. Jackson's default (1000) dropped real display data; deeper than this
+     * is refused as UNREADABLE (never silently), and the walks over a body stay far from the stack's end.
+     */
+    public static final int MAX_NESTING_DEPTH = 2000;
+    /**
+     * Jackson's limits set on purpose, not left at defaults that drop a message: a string may be as
+     * long as a frame (frames are bounded on the wire, {@code maxMessageBytes}), nesting as above.
+     */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .maxNestingDepth(MAX_NESTING_DEPTH)
+                    .maxNumberLength(10_000)
+                    .maxDocumentLength(-1)
+                    .build())
+            .streamWriteConstraints(StreamWriteConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH + 10).build())
+            .build());
     private static final byte[] EMPTY_OBJECT = "{}".getBytes(StandardCharsets.US_ASCII);
 
     private final Signer signer;
@@ -85,21 +105,44 @@ public final class WireCodec {
             throw new MessageRejectedException(MessageRejectedException.Reason.BAD_SIGNATURE,
                     "HMAC-SHA256 signature does not match");
         }
+        long wireBytes = 0;
+        for (int i = delimiter + 1; i < frames.size(); i++) {
+            wireBytes += frames.get(i).length;
+        }
+        Header h;
+        Header p;
         try {
-            Header h = Header.fromJson(MAPPER.readTree(header));
+            h = Header.fromJson(MAPPER.readTree(header));
             if (h == null) {
                 throw new MessageRejectedException(MessageRejectedException.Reason.MALFORMED, "empty header");
             }
-            return new Message(
-                    frames.subList(0, delimiter),
-                    h,
-                    Header.fromJson(MAPPER.readTree(parent)),
-                    object(metadata, "metadata"),
-                    object(content, "content"),
-                    frames.subList(delimiter + 6, frames.size()));
+            p = Header.fromJson(MAPPER.readTree(parent));
         } catch (IOException | IllegalArgumentException e) {
             throw new MessageRejectedException(MessageRejectedException.Reason.MALFORMED, e.getMessage());
         }
+        try {
+            return new Message(
+                    frames.subList(0, delimiter),
+                    h,
+                    p,
+                    object(metadata, "metadata"),
+                    object(content, "content"),
+                    frames.subList(delimiter + 6, frames.size()),
+                    wireBytes);
+        } catch (IOException | IllegalArgumentException e) {
+            // Signed and addressed, so the request it answers can be told its output is incomplete.
+            throw new MessageRejectedException(MessageRejectedException.Reason.UNREADABLE,
+                    "a " + h.msgType() + " of " + wireBytes + " bytes could not be read: " + firstLine(e.getMessage()),
+                    h.msgType(), p == null ? null : p.msgId(), wireBytes);
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     private static ObjectNode object(byte[] bytes, String frame) throws IOException {

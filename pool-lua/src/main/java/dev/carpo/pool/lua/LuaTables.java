@@ -46,6 +46,8 @@ final class LuaTables {
         t.set("kernel_id", r.kernelId());
         t.set("duration_ms", millis(r.runTime().toNanos()));
         t.set("wait_ms", millis(r.queueWait().toNanos()));
+        t.set("truncated", LuaValue.valueOf(r.truncated()));
+        t.set("dropped_bytes", r.droppedBytes());
         return t;
     }
 
@@ -104,6 +106,8 @@ final class LuaTables {
         t.set("restarts", s.restarts());
         t.set("deaths", s.deaths());
         t.set("retired", s.retired());
+        t.set("output_limited", s.outputLimited());
+        t.set("memory_limited", s.memoryLimited());
         if (s.failure() != null) {
             t.set("failure", s.failure());
         }

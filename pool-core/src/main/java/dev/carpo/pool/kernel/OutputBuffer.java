@@ -1,0 +1,361 @@
+package dev.carpo.pool.kernel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What one execution keeps of its output, within a byte limit: everything until half the limit is
+ * used (the head), then the most recent output within the other half (the tail), as people keep logs;
+ * the middle is dropped and counted. Whatever a kernel sends, this holds at most about the limit
+ * (UTF-8 bytes of text, wire bytes of rich data). Loop-thread only.
+ */
+final class OutputBuffer {
+    /** One stream chunk or one rich output, in arrival order. */
+    private static final class Item {
+        final String stream; // "stdout"/"stderr", or null for a rich output
+        String text;
+        DisplayOutput output;
+        long bytes;
+        final boolean inHead;
+
+        Item(String stream, String text, DisplayOutput output, long bytes, boolean inHead) {
+            this.stream = stream;
+            this.text = text;
+            this.output = output;
+            this.bytes = bytes;
+            this.inHead = inHead;
+        }
+    }
+
+    private final long headCap;
+    private final long tailCap;
+    private final List<Item> head = new ArrayList<>();
+    private final Deque<Item> tail = new ArrayDeque<>();
+    private final Map<String, Long> droppedByStream = new HashMap<>();
+    private long headBytes;
+    private long tailBytes;
+    private long dropped;
+    private boolean inTail;
+
+    OutputBuffer(long limit) {
+        this.headCap = limit / 2;
+        this.tailCap = limit - headCap;
+    }
+
+    /** Whether anything was dropped. */
+    boolean truncated() {
+        return dropped > 0;
+    }
+
+    long droppedBytes() {
+        return dropped;
+    }
+
+    /** Counts output that never arrived whole (a refused or unreadable message) as dropped. */
+    void lost(long bytes) {
+        dropped += Math.max(1, bytes);
+    }
+
+    /** Adds stream text; returns true when it is in the head (so it may be shown as it streams). */
+    boolean stream(String name, String text) {
+        long n = utf8Length(text);
+        if (!inTail && headBytes + n <= headCap) {
+            head.add(new Item(name, text, null, n, true));
+            headBytes += n;
+            return true;
+        }
+        inTail = true;
+        if (n > tailCap) {
+            String kept = lastBytes(text, tailCap);
+            drop(name, n - utf8Length(kept));
+            text = kept;
+            n = utf8Length(kept);
+        }
+        makeRoom(n);
+        tail.addLast(new Item(name, text, null, n, false));
+        tailBytes += n;
+        return false;
+    }
+
+    /** Adds a rich output of {@code bytes} on the wire; returns true when it is in the head. */
+    boolean output(DisplayOutput output, long bytes) {
+        long n = Math.max(1, bytes);
+        if (!inTail && headBytes + n <= headCap) {
+            head.add(new Item(null, null, output, n, true));
+            headBytes += n;
+            return true;
+        }
+        inTail = true;
+        if (n > tailCap) {
+            DisplayOutput cut = textOnly(output, tailCap);
+            long kept = cut == null ? 0 : Math.min(n, textBytes(cut));
+            drop(null, n - kept);
+            if (cut == null) {
+                return false;
+            }
+            output = cut;
+            n = Math.max(1, kept);
+        }
+        makeRoom(n);
+        tail.addLast(new Item(null, null, output, n, false));
+        tailBytes += n;
+        return false;
+    }
+
+    /**
+     * Replaces the data of every kept output with this display id; returns the outputs updated. An
+     * update that would take its output past the bound keeps only its (shortened) text.
+     */
+    List<DisplayOutput> update(String displayId, Map<String, JsonNode> data, long bytes) {
+        List<DisplayOutput> updated = new ArrayList<>();
+        if (displayId == null) {
+            return updated;
+        }
+        for (Item item : all()) {
+            if (item.output != null && displayId.equals(item.output.displayId())) {
+                DisplayOutput old = item.output;
+                DisplayOutput next = new DisplayOutput(old.type(), data, old.metadata(), old.displayId(), old.executionCount());
+                long n = Math.max(1, bytes);
+                long cap = Math.max(item.bytes, item.inHead ? headCap - headBytes + item.bytes : tailCap - tailBytes + item.bytes);
+                if (n > cap) {
+                    next = textOnly(next, cap);
+                    drop(null, n);
+                    if (next == null) {
+                        continue;
+                    }
+                    n = Math.max(1, Math.min(cap, textBytes(next)));
+                }
+                if (item.inHead) {
+                    headBytes += n - item.bytes;
+                } else {
+                    tailBytes += n - item.bytes;
+                }
+                item.output = next;
+                item.bytes = n;
+                updated.add(next);
+            }
+        }
+        return updated;
+    }
+
+    /** clear_output: what was kept goes; what was dropped stays counted. */
+    void clear() {
+        head.clear();
+        tail.clear();
+        headBytes = 0;
+        tailBytes = 0;
+        inTail = false;
+    }
+
+    /** A traceback within a quarter of the limit: its first and last lines, with the count of those left out. */
+    ExecutionError bounded(ExecutionError error) {
+        long budget = Math.max(256, (headCap + tailCap) / 4);
+        long size = utf8Length(error.ename()) + utf8Length(error.evalue());
+        for (String line : error.traceback()) {
+            size += utf8Length(line);
+        }
+        if (size <= budget) {
+            return error;
+        }
+        String evalue = utf8Length(error.evalue()) > budget / 4 ? firstBytes(error.evalue(), budget / 4) + "…" : error.evalue();
+        long left = budget - utf8Length(evalue);
+        List<String> lines = error.traceback();
+        List<String> front = new ArrayList<>();
+        Deque<String> back = new ArrayDeque<>();
+        int i = 0;
+        int j = lines.size() - 1;
+        boolean fromBack = true; // the end of a traceback says where it failed: it goes first
+        while (i <= j) {
+            String line = fromBack ? lines.get(j) : lines.get(i);
+            long n = utf8Length(line);
+            if (n > left) {
+                break;
+            }
+            left -= n;
+            if (fromBack) {
+                back.addFirst(line);
+                j--;
+            } else {
+                front.add(line);
+                i++;
+            }
+            fromBack = !fromBack;
+        }
+        long removed = size - (budget - left) - utf8Length(error.ename());
+        List<String> kept = new ArrayList<>(front);
+        if (i <= j) {
+            kept.add(String.format(Locale.ROOT, "[carpo: %,d traceback line(s) dropped]", j - i + 1));
+        }
+        kept.addAll(back);
+        drop("stderr", Math.max(1, removed));
+        return new ExecutionError(error.ename(), evalue, kept);
+    }
+
+    /** The kept stdout or stderr: head, a marker where the middle was dropped, tail. */
+    String text(String stream) {
+        StringBuilder sb = new StringBuilder();
+        for (Item item : head) {
+            if (stream.equals(item.stream)) {
+                sb.append(item.text);
+            }
+        }
+        Long cut = droppedByStream.get(stream);
+        if (cut != null && cut > 0) {
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != '\n') {
+                sb.append('\n');
+            }
+            sb.append(String.format(Locale.ROOT, "[carpo: %,d bytes of output dropped]%n", cut));
+        }
+        for (Item item : tail) {
+            if (stream.equals(item.stream)) {
+                sb.append(item.text);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The kept rich outputs, head then tail, in order. */
+    List<DisplayOutput> outputs() {
+        List<DisplayOutput> outputs = new ArrayList<>();
+        for (Item item : all()) {
+            if (item.output != null) {
+                outputs.add(item.output);
+            }
+        }
+        return outputs;
+    }
+
+    /** Replays the kept tail, for a listener that was shown the head as it streamed. */
+    void replayTail(OutputListener listener) {
+        for (Item item : tail) {
+            if (item.output != null) {
+                listener.onOutput(item.output);
+            } else {
+                listener.onStream(item.stream, item.text);
+            }
+        }
+    }
+
+    private List<Item> all() {
+        List<Item> all = new ArrayList<>(head);
+        all.addAll(tail);
+        return all;
+    }
+
+    private void makeRoom(long n) {
+        while (tailBytes + n > tailCap && !tail.isEmpty()) {
+            Item first = tail.peekFirst();
+            long excess = tailBytes + n - tailCap;
+            if (first.output == null && first.bytes > excess) {
+                String kept = lastBytes(first.text, first.bytes - excess);
+                long keptBytes = utf8Length(kept);
+                drop(first.stream, first.bytes - keptBytes);
+                tailBytes -= first.bytes - keptBytes;
+                first.text = kept;
+                first.bytes = keptBytes;
+            } else {
+                tail.pollFirst();
+                drop(first.stream, first.bytes);
+                tailBytes -= first.bytes;
+            }
+        }
+    }
+
+    private void drop(String stream, long bytes) {
+        dropped += bytes;
+        if (stream != null) {
+            droppedByStream.merge(stream, bytes, Long::sum);
+        }
+    }
+
+    /** The output with only its text/plain, cut to {@code cap} bytes; null when it has no text. */
+    private static DisplayOutput textOnly(DisplayOutput output, long cap) {
+        JsonNode text = output.data().get("text/plain");
+        if (text == null) {
+            return null;
+        }
+        String plain = output.text("text/plain");
+        String cut = utf8Length(plain) <= cap ? plain : firstBytes(plain, Math.max(0, cap - 64)) + "…";
+        return new DisplayOutput(output.type(), Map.of("text/plain", TextNode.valueOf(cut)), output.metadata(),
+                output.displayId(), output.executionCount());
+    }
+
+    private static long textBytes(DisplayOutput output) {
+        String plain = output.text("text/plain");
+        return plain == null ? 0 : utf8Length(plain);
+    }
+
+    static long utf8Length(String s) {
+        if (s == null) {
+            return 0;
+        }
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
+    }
+
+    /** The longest suffix of {@code s} within {@code bytes} UTF-8 bytes, never splitting a surrogate pair. */
+    static String lastBytes(String s, long bytes) {
+        long n = 0;
+        int i = s.length();
+        while (i > 0) {
+            char c = s.charAt(i - 1);
+            int width = 1;
+            long b;
+            if (Character.isLowSurrogate(c) && i > 1 && Character.isHighSurrogate(s.charAt(i - 2))) {
+                width = 2;
+                b = 4;
+            } else {
+                b = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+            }
+            if (n + b > bytes) {
+                break;
+            }
+            n += b;
+            i -= width;
+        }
+        return s.substring(i);
+    }
+
+    /** The longest prefix of {@code s} within {@code bytes} UTF-8 bytes, never splitting a surrogate pair. */
+    static String firstBytes(String s, long bytes) {
+        long n = 0;
+        int i = 0;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            int width = 1;
+            long b;
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                width = 2;
+                b = 4;
+            } else {
+                b = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+            }
+            if (n + b > bytes) {
+                break;
+            }
+            n += b;
+            i += width;
+        }
+        return s.substring(0, i);
+    }
+}
