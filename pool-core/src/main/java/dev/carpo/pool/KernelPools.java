@@ -42,6 +42,11 @@ public final class KernelPools implements AutoCloseable {
     private final Path runtimeDir;
     private final MeterRegistry registry;
     private final KernelRuntime runtime = KernelRuntime.create();
+
+    /** The runtime under every pool (tests reach the I/O loop through it). */
+    KernelRuntime runtime() {
+        return runtime;
+    }
     private final ExecutorService starter;
     private final ExecutorService completer;
     private final ScheduledThreadPoolExecutor scheduler;

@@ -75,7 +75,14 @@ final class KernelConnection {
         this.events = new SerialExecutor(callbacks);
         this.options = options;
         this.onLost = onLost;
-        this.removeStopHook = loop.onStop(() -> dieOnLoop(loopGone()));
+        this.removeStopHook = loop.onStop(() -> {
+            KernelDiedException cause = loopGone();
+            dieOnLoop(cause);
+            if (loop.failure() != null) {
+                // The loop died under a live kernel: the kernel is lost (and ended), so its pool replaces it on a new loop.
+                handOff(() -> onLost.accept(cause.getMessage().substring(("kernel " + kernelId + " ").length())));
+            }
+        });
     }
 
     /** Opens the transport and starts probing with kernel_info until the kernel is ready. */

@@ -76,7 +76,7 @@ public final class KernelRuntime implements AutoCloseable {
     }
 
     /** The I/O loop new kernels start on: a new one once the last died on its own. */
-    synchronized IoLoop liveLoop() {
+    public synchronized IoLoop liveLoop() {
         IoLoop current = loop;
         if (current != null && current.isStopped() && current.failure() != null && !closed) {
             LOG.error("kernel runtime {}: I/O loop died ({}); starting a new one", number, current.failure().toString());
