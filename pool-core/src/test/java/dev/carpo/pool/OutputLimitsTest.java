@@ -104,7 +104,7 @@ class OutputLimitsTest {
         long kept = display.outputs().stream().mapToLong(o -> o.text("text/html").length()).sum();
         assertThat(kept).isLessThan(LIMIT);
 
-        ExecutionResult error = run("raise ValueError('v' * 100_000)");
+        ExecutionResult error = run("raise ValueError('v' * 40_000)");
         assertThat(error.status()).isEqualTo(ExecutionStatus.ERROR);
         assertThat(error.error().ename()).isEqualTo("ValueError");
         assertThat(error.error().evalue()).startsWith("vvvv").hasSizeLessThan((int) LIMIT / 4);
