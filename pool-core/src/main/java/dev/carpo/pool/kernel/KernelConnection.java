@@ -34,6 +34,7 @@ final class KernelConnection {
     private static final Logger LOG = LoggerFactory.getLogger(KernelConnection.class);
     private static final Duration PROBE_INTERVAL = Duration.ofMillis(1000);
     private static final Duration IOPUB_GRACE = Duration.ofMillis(200);
+    private static final Duration IDLE_GRACE_AFTER_FLOOD = Duration.ofSeconds(2);
 
     private final String kernelId;
     private final KernelTransport transport;
@@ -625,6 +626,16 @@ final class KernelConnection {
             if (error == null && "error".equals(reply.path("status").asText())) {
                 error = output.bounded(errorFrom(reply));
             }
+            if (!idle && !iopubLost && output.truncated()) {
+                // A kernel that flooded iopub may have dropped its own idle (its PUB socket's high-water mark):
+                // the reply has come, so do not wait for it past a grace.
+                loop.schedule(IDLE_GRACE_AFTER_FLOOD, () -> {
+                    if (pending.remove(msgId) == this) {
+                        cancelTimer.run();
+                        complete();
+                    }
+                });
+            }
             return idle || iopubLost;
         }
 
@@ -670,8 +681,9 @@ final class KernelConnection {
                     String name = c.path("name").asText("stdout").equals("stderr") ? "stderr" : "stdout";
                     String text = c.path("text").asText("");
                     OutputListener l = request.listener();
-                    if (output.stream(name, text) && l != null) {
-                        events.execute(() -> l.onStream(name, text));
+                    String shown = output.stream(name, text);
+                    if (shown != null && l != null) {
+                        events.execute(() -> l.onStream(name, shown));
                     }
                 }
                 case "execute_result", "display_data" -> {

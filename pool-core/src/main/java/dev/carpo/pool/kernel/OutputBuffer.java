@@ -63,15 +63,31 @@ final class OutputBuffer {
         dropped += Math.max(1, bytes);
     }
 
-    /** Adds stream text; returns true when it is in the head (so it may be shown as it streams). */
-    boolean stream(String name, String text) {
+    /**
+     * Adds stream text; returns what of it went into the head (all of it, its start when it fills the
+     * head, or null), which may be shown as it streams. The rest goes to the tail.
+     */
+    String stream(String name, String text) {
         long n = utf8Length(text);
         if (!inTail && headBytes + n <= headCap) {
             head.add(new Item(name, text, null, n, true));
             headBytes += n;
-            return true;
+            return text;
         }
-        inTail = true;
+        String shown = null;
+        if (!inTail) {
+            shown = firstBytes(text, headCap - headBytes);
+            if (!shown.isEmpty()) {
+                long h = utf8Length(shown);
+                head.add(new Item(name, shown, null, h, true));
+                headBytes += h;
+                text = text.substring(shown.length());
+                n -= h;
+            } else {
+                shown = null;
+            }
+            inTail = true;
+        }
         if (n > tailCap) {
             String kept = lastBytes(text, tailCap);
             drop(name, n - utf8Length(kept));
@@ -81,7 +97,7 @@ final class OutputBuffer {
         makeRoom(n);
         tail.addLast(new Item(name, text, null, n, false));
         tailBytes += n;
-        return false;
+        return shown;
     }
 
     /** Adds a rich output of {@code bytes} on the wire; returns true when it is in the head. */
@@ -145,8 +161,9 @@ final class OutputBuffer {
         return updated;
     }
 
-    /** clear_output: what was kept goes; what was dropped stays counted. */
+    /** clear_output: what was kept goes (and with it the place of the cut); what was dropped stays counted. */
     void clear() {
+        droppedByStream.clear();
         head.clear();
         tail.clear();
         headBytes = 0;
@@ -208,10 +225,8 @@ final class OutputBuffer {
         }
         Long cut = droppedByStream.get(stream);
         if (cut != null && cut > 0) {
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != '\n') {
-                sb.append('\n');
-            }
-            sb.append(String.format(Locale.ROOT, "[carpo: %,d bytes of output dropped]%n", cut));
+            // On a line of its own whatever the head ended with, so that head + marker line + tail is exactly what it shows.
+            sb.append(String.format(Locale.ROOT, "%n[carpo: %,d bytes of output dropped]%n", cut));
         }
         for (Item item : tail) {
             if (stream.equals(item.stream)) {

@@ -1,0 +1,45 @@
+package dev.carpo.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A 256 MiB JVM survives a kernel flooding it, with another pool's small jobs all answered meanwhile. */
+class OutputFloodTest {
+    @TempDir
+    Path runtimeDir;
+
+    @Test
+    void floodsAndAHugeResultLeaveA256MiBClientAndItsOtherPoolHealthy() throws IOException, InterruptedException {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder(java.toString(), "-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-cp", classpath,
+                FloodMain.class.getName(), runtimeDir.toString()).redirectErrorStream(true).start();
+        byte[] out;
+        try (var in = child.getInputStream()) {
+            // The child's log is small (a line per outcome, warnings); read it whole, bounded by its exit below.
+            out = in.readAllBytes();
+        }
+        boolean exited = child.waitFor(240, TimeUnit.SECONDS);
+        if (!exited) {
+            child.destroyForcibly();
+        }
+        String log = new String(out, StandardCharsets.UTF_8);
+        assertThat(exited).as(log).isTrue();
+        assertThat(log).doesNotContain("OutOfMemoryError");
+        assertThat(child.exitValue()).as(log).isZero();
+        assertThat(log).contains("SMALL JOBS").contains("wrong null").contains("UNCAUGHT null");
+        assertThat(log).containsPattern("AFTER flood 2 RUNNING bystander 4 RUNNING");
+        // Each flood ends truncated or refused with its reason, never OK-and-missing, never a timeout.
+        assertThat(log).containsPattern("FLOOD coalesced (OK truncated=true|FAILED output_limit)");
+        assertThat(log).containsPattern("FLOOD flushed OK truncated=true dropped=29\\d{7} stdout=10\\d{5} ");
+        assertThat(log).containsPattern("FLOOD result FAILED output_limit .*on iopub");
+        System.out.println(log.lines().filter(l -> l.startsWith("FLOOD") || l.startsWith("SMALL") || l.startsWith("AFTER"))
+                .reduce((a, b) -> a + "\n" + b).orElse(""));
+    }
+}
