@@ -51,7 +51,7 @@ final class ZmqTransport implements KernelTransport {
      * the kernel (the default, 1000, would let one flooding kernel park gigabytes in this JVM).
      */
     static final int RECEIVE_HWM = 16;
-    /** A disconnect that is not the kernel's death (which closes us within this) is a refused message. */
+    /** JeroMQ retries a lost connection within milliseconds; one not retried by then was dropped for a refused frame. */
     private static final Duration REFUSAL_CHECK = Duration.ofMillis(250);
 
     @Override
@@ -87,37 +87,51 @@ final class ZmqTransport implements KernelTransport {
     }
 
     /**
-     * Two socket events matter. The kernel's stdin ROUTER drops an input_request addressed to a peer
-     * whose handshake has not finished, and the kernel then waits for an answer forever; each DEALER
-     * reconnects on its own schedule, so readiness waits for stdin's handshake too. And JeroMQ meets
-     * a frame over {@code maxMessageBytes} by dropping the connection for good: a disconnect while
-     * the kernel lives is such a refusal, so the requests it was for are told and the socket reopened.
+     * Socket events tell two things. The kernel's stdin ROUTER drops an input_request addressed to a
+     * peer whose handshake has not finished, and the kernel then waits for an answer forever; each
+     * DEALER reconnects on its own schedule, so readiness waits for stdin's handshake too. And JeroMQ
+     * meets a frame over {@code maxMessageBytes} by dropping the connection for good, where any other
+     * lost connection (the kernel exiting, a restart) is retried at once: a disconnect with no retry
+     * after it is a refused message, so the requests it may have been for are told, and the socket
+     * is opened again.
      */
     private void watch(Channel channel, ZMQ.Socket socket) {
         if (channel == Channel.HEARTBEAT) {
             return; // a refused heartbeat is a silent heartbeat: the kernel is declared dead by its timeout
         }
+        boolean[] awaitingRetry = {false}; // loop thread only
         socket.setEventHook(event -> {
             try {
-                if (event.getEvent() == org.zeromq.ZMonitor.Event.DISCONNECTED) {
-                    loop.execute(() -> loop.schedule(REFUSAL_CHECK, () -> disconnected(channel, socket)));
-                } else if (channel == Channel.STDIN && !stdinConnected) {
-                    stdinConnected = true;
-                    loop.execute(() -> {
-                        if (!closed) {
-                            receiver.onChannelsChanged();
-                        }
+                switch (event.getEvent()) {
+                    case DISCONNECTED -> loop.execute(() -> {
+                        awaitingRetry[0] = true;
+                        loop.schedule(REFUSAL_CHECK, () -> {
+                            if (awaitingRetry[0]) {
+                                refused(channel, socket);
+                            }
+                        });
                     });
+                    case CONNECT_RETRIED -> loop.execute(() -> awaitingRetry[0] = false);
+                    default -> {
+                        if (channel == Channel.STDIN && !stdinConnected) {
+                            stdinConnected = true;
+                            loop.execute(() -> {
+                                if (!closed) {
+                                    receiver.onChannelsChanged();
+                                }
+                            });
+                        }
+                    }
                 }
             } catch (java.util.concurrent.RejectedExecutionException stopped) {
                 // The loop is gone (runtime closed); its stop hook failed this kernel already.
             }
-        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL | ZMQ.EVENT_DISCONNECTED);
+        }, ZMQ.EVENT_HANDSHAKE_PROTOCOL | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
     }
 
-    private void disconnected(Channel channel, ZMQ.Socket socket) {
+    private void refused(Channel channel, ZMQ.Socket socket) {
         if (closed || sockets.get(channel) != socket) {
-            return; // the kernel died (or the socket was already replaced)
+            return; // closed with its kernel, or already replaced
         }
         loop.close(socket);
         sockets.remove(channel);

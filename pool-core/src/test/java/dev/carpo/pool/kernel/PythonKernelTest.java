@@ -205,19 +205,33 @@ class PythonKernelTest {
     }
 
     @Test
-    void tenMegabytesOfOutputArriveWhole() {
-        KernelExecution r = kernel.execute("""
+    void tenMegabytesOfOutputArriveWholeWhenTheLimitsAllowIt() throws Exception {
+        String code = """
                 import sys
                 for i in range(10):
                     sys.stdout.write(str(i) * 1_000_000)
-                print()""", Duration.ofSeconds(120));
-        assertThat(r.status()).isEqualTo(ReplyStatus.OK);
-        assertThat(r.stdout()).hasSize(10_000_001);
-        for (int i = 0; i < 10; i++) {
-            assertThat(r.stdout().charAt(i * 1_000_000)).isEqualTo((char) ('0' + i));
-            assertThat(r.stdout().charAt(i * 1_000_000 + 999_999)).isEqualTo((char) ('0' + i));
+                print()""";
+        // Under the default limits (1 MiB kept, 2 MiB a message) the coalesced write is refused, and the result says so.
+        KernelExecution bounded = kernel.execute(code, Duration.ofSeconds(120));
+        assertThat(bounded.truncated()).isTrue();
+        assertThat(bounded.droppedBytes()).isGreaterThanOrEqualTo(KernelOptions.DEFAULT_MAX_MESSAGE_BYTES);
+        assertThat(bounded.stdout().length()).isLessThanOrEqualTo((int) ExecuteRequest.DEFAULT_MAX_OUTPUT_BYTES + 100);
+
+        KernelOptions roomy = KernelOptions.builder().runtimeDir(runtimeDir).startupTimeout(Duration.ofSeconds(90))
+                .maxMessageBytes(64L << 20).build();
+        try (Kernel big = runtime.start(TestKernels.python(), roomy).get(90, TimeUnit.SECONDS)) {
+            KernelExecution r = big.execute(ExecuteRequest.builder(code).maxOutputBytes(32L << 20)
+                    .timeout(Duration.ofSeconds(120)).build()).get(120, TimeUnit.SECONDS);
+            assertThat(r.status()).isEqualTo(ReplyStatus.OK);
+            assertThat(r.truncated()).isFalse();
+            assertThat(r.stdout()).hasSize(10_000_001);
+            for (int i = 0; i < 10; i++) {
+                assertThat(r.stdout().charAt(i * 1_000_000)).isEqualTo((char) ('0' + i));
+                assertThat(r.stdout().charAt(i * 1_000_000 + 999_999)).isEqualTo((char) ('0' + i));
+            }
         }
     }
+
 
     @Test
     void listenerSeesOutputsAsTheyStream() throws Exception {
