@@ -85,8 +85,9 @@ public final class KernelPools implements AutoCloseable {
      * @throws IllegalArgumentException when a pool for {@code language} already exists
      */
     public LanguagePool createPool(String language, String spec, PoolOptions options) {
-        return Await.result(createPoolAsync(language, spec, options),
-                options.startupTimeout().multipliedBy(options.maxStartAttempts()).plusSeconds(60), language, "createPool");
+        Objects.requireNonNull(options, "options");
+        return Await.result(createPoolAsync(language, spec, options), options.maxStartWait(options.min()).plusSeconds(60),
+                language, "createPool");
     }
 
     /** As {@link #createPool}, without waiting. */

@@ -67,6 +67,18 @@ final class LuaOptions {
         return (long) d;
     }
 
+    /** Code given as an option (init): as {@link #utf8}, checked for UTF-8. */
+    String code(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (v.type() != LuaValue.TSTRING) {
+            throw error(function, "option '" + key + "' must be code (a string), got " + describe(v));
+        }
+        return utf8(function, "option '" + key + "'", v);
+    }
+
     String string(String key) {
         LuaValue v = table.get(key);
         if (v.isnil()) {
@@ -117,7 +129,7 @@ final class LuaOptions {
     }
 
     /** The longest duration any option takes: about 11.6 days, far beyond a sensible wait and far from overflow. */
-    static final double MAX_SECONDS = 1_000_000;
+    static final double MAX_SECONDS = dev.carpo.pool.PoolOptions.MAX_DURATION.getSeconds();
 
     static Duration checkSeconds(String function, String what, LuaValue v) {
         if (v.type() != LuaValue.TNUMBER || !(v.todouble() > 0) || v.todouble() > MAX_SECONDS) {
@@ -125,6 +137,41 @@ final class LuaOptions {
                     + "), got " + describe(v));
         }
         return Duration.ofNanos(Math.max(1, Math.round(v.todouble() * 1e9)));
+    }
+
+    /**
+     * A Lua string (or number) as Java text, decoded strictly as UTF-8. Lua strings are bytes and
+     * LuaJ's own {@code tojstring} decodes leniently: invalid bytes become other characters, some of
+     * them lone surrogates that a kernel crashes on, and even valid 4-byte sequences (emoji) come out
+     * mangled. Code is sent to kernels as UTF-8, so bytes that are not UTF-8 are an error here,
+     * naming the first bad byte.
+     */
+    static String utf8(String function, String what, LuaValue v) {
+        org.luaj.vm2.LuaString s = v.strvalue();
+        java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(s.m_bytes, s.m_offset, s.m_length);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(s.m_length);
+        java.nio.charset.CoderResult r = decoder.decode(in, out, true);
+        if (!r.isError()) {
+            r = decoder.flush(out);
+        }
+        if (r.isError()) {
+            int at = in.position() - s.m_offset;
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < at; i++) {
+                if (s.m_bytes[s.m_offset + i] == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            throw error(function, String.format("%s is not valid UTF-8: byte 0x%02X at offset %d (line %d, byte %d of the line);"
+                    + " code is sent to the kernel as UTF-8", what, s.m_bytes[s.m_offset + at] & 0xff, at, line, at - lineStart + 1));
+        }
+        out.flip();
+        return out.toString();
     }
 
     /** A value as an error message shows it: its type, and the value itself when short. */
