@@ -142,36 +142,88 @@ final class LuaOptions {
     /**
      * A Lua string (or number) as Java text, decoded strictly as UTF-8. Lua strings are bytes and
      * LuaJ's own {@code tojstring} decodes leniently: invalid bytes become other characters, some of
-     * them lone surrogates that a kernel crashes on, and even valid 4-byte sequences (emoji) come out
+     * them lone surrogates that a kernel crashes on, and valid 4-byte sequences (emoji) come out
      * mangled. Code is sent to kernels as UTF-8, so bytes that are not UTF-8 are an error here,
-     * naming the first bad byte.
+     * naming the first bad byte. A surrogate pair encoded as two 3-byte sequences (CESU-8) is taken
+     * too: it is how LuaJ turns Java text with such characters (kernel output) into a Lua string,
+     * so results sent back as code round-trip.
      */
     static String utf8(String function, String what, LuaValue v) {
         org.luaj.vm2.LuaString s = v.strvalue();
-        java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
-        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(s.m_bytes, s.m_offset, s.m_length);
-        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(s.m_length);
-        java.nio.charset.CoderResult r = decoder.decode(in, out, true);
-        if (!r.isError()) {
-            r = decoder.flush(out);
-        }
-        if (r.isError()) {
-            int at = in.position() - s.m_offset;
-            int line = 1;
-            int lineStart = 0;
-            for (int i = 0; i < at; i++) {
-                if (s.m_bytes[s.m_offset + i] == '\n') {
-                    line++;
-                    lineStart = i + 1;
-                }
+        byte[] b = s.m_bytes;
+        int off = s.m_offset;
+        int n = s.m_length;
+        StringBuilder out = new StringBuilder(n);
+        int i = 0;
+        while (i < n) {
+            int c = b[off + i] & 0xff;
+            int len;
+            int cp;
+            if (c < 0x80) {
+                out.append((char) c);
+                i++;
+                continue;
+            } else if (c >= 0xC2 && c <= 0xDF) {
+                len = 2;
+                cp = c & 0x1f;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                cp = c & 0x0f;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                cp = c & 0x07;
+            } else {
+                throw notUtf8(function, what, s, i);
             }
-            throw error(function, String.format("%s is not valid UTF-8: byte 0x%02X at offset %d (line %d, byte %d of the line);"
-                    + " code is sent to the kernel as UTF-8", what, s.m_bytes[s.m_offset + at] & 0xff, at, line, at - lineStart + 1));
+            if (i + len > n) {
+                throw notUtf8(function, what, s, i);
+            }
+            for (int k = 1; k < len; k++) {
+                int cont = b[off + i + k] & 0xff;
+                if ((cont & 0xc0) != 0x80) {
+                    throw notUtf8(function, what, s, i);
+                }
+                cp = cp << 6 | (cont & 0x3f);
+            }
+            boolean overlong = len == 3 && cp < 0x800 || len == 4 && cp < 0x10000;
+            if (overlong || cp > 0x10FFFF || Character.isLowSurrogate((char) cp) && len == 3) {
+                throw notUtf8(function, what, s, i);
+            }
+            if (len == 3 && Character.isHighSurrogate((char) cp)) {
+                // Only as the first half of a CESU-8 pair.
+                int low = i + 6 <= n ? cesuLow(b, off + i + 3) : -1;
+                if (low < 0) {
+                    throw notUtf8(function, what, s, i);
+                }
+                out.append((char) cp).append((char) low);
+                i += 6;
+                continue;
+            }
+            out.appendCodePoint(cp);
+            i += len;
         }
-        out.flip();
         return out.toString();
+    }
+
+    /** The low surrogate encoded as 3 bytes at {@code at}, or -1. */
+    private static int cesuLow(byte[] b, int at) {
+        if ((b[at] & 0xff) != 0xED || (b[at + 1] & 0xf0) != 0xB0 || (b[at + 2] & 0xc0) != 0x80) {
+            return -1;
+        }
+        return 0xD000 | (b[at + 1] & 0x3f) << 6 | (b[at + 2] & 0x3f);
+    }
+
+    private static LuaError notUtf8(String function, String what, org.luaj.vm2.LuaString s, int at) {
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i < at; i++) {
+            if (s.m_bytes[s.m_offset + i] == '\n') {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return error(function, String.format("%s is not valid UTF-8: byte 0x%02X at offset %d (line %d, byte %d of the line);"
+                + " code is sent to the kernel as UTF-8", what, s.m_bytes[s.m_offset + at] & 0xff, at, line, at - lineStart + 1));
     }
 
     /** A value as an error message shows it: its type, and the value itself when short. */
