@@ -106,6 +106,10 @@ public final class KernelPools implements AutoCloseable {
         } catch (KernelException e) {
             return CompletableFuture.failedFuture(new PoolFailedException(language, -1, e.getMessage(), e));
         }
+        if (pools.containsKey(language)) {
+            // Checked before the pool is built too: building one registers its meters, under the same names as the existing pool's.
+            throw new IllegalArgumentException("a pool for language '" + language + "' already exists; shut it down first");
+        }
         LanguagePool[] holder = new LanguagePool[1];
         LanguagePool pool = new LanguagePool(language, kernelSpec, options, runtime, runtimeDir, starter, completer, scheduler,
                 events, listeners, () -> pools.remove(language, holder[0]), registry);

@@ -218,7 +218,7 @@ public record PoolOptions(
         private int maxProcesses;
         private int maxConcurrentStarts = defaultMaxConcurrentStarts();
 
-        /** A fixed pool of {@code n} kernels. */
+        /** A fixed pool of {@code n} kernels, up to {@link PoolOptions#MAX_POOL_SIZE}. */
         public Builder size(int n) {
             this.min = n;
             this.max = n;
@@ -230,6 +230,7 @@ public record PoolOptions(
             return this;
         }
 
+        /** Kernels at most, up to {@link PoolOptions#MAX_POOL_SIZE}; see {@link PoolOptions} for the memory warning. */
         public Builder max(int max) {
             this.max = max;
             return this;
@@ -274,6 +275,7 @@ public record PoolOptions(
             return this;
         }
 
+        /** Jobs waiting at most, at least 1 (default 10 000); past it a submission is refused with {@link PoolRejectedException}. */
         public Builder maxQueued(int n) {
             this.maxQueued = n;
             return this;
