@@ -28,7 +28,7 @@ t.raises({"create_pool: option 'startup_timeout' must be a positive number of se
   local r = carpo.create_pool("x", "python3", {startup_timeout = 4e9}) return r end)
 t.raises({"create_pool: pool 'x': option 'size' must be at least 1, got 0"}, function()
   local r = carpo.create_pool("x", "python3", {size = 0}) return r end)
-t.raises({"create_pool: pool 'x': option 'max_queued' must be at least 0, got -1"}, function()
+t.raises({"create_pool: pool 'x': option 'max_queued' must be at least 1, got -1"}, function()
   local r = carpo.create_pool("x", "python3", {max_queued = -1}) return r end)
 t.raises({"create_pool: pool 'x': min (3) is greater than max (2)"}, function()
   local r = carpo.create_pool("x", "python3", {min = 3, max = 2}) return r end)

@@ -14,7 +14,7 @@ final class Await {
 
     static <T> T result(CompletableFuture<T> future, Duration timeout, String pool, String what) {
         try {
-            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return future.get(dev.carpo.pool.kernel.InputChecks.saturatedMillis(timeout), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = LanguagePool.unwrap(e);
             if (cause instanceof RuntimeException re) {

@@ -10,7 +10,9 @@ import java.time.Duration;
  * <p>Example: {@code py.submit("x + 1", ExecuteOptions.builder().instance(1).timeout(Duration.ofSeconds(5)).build())}
  *
  * @param instance the instance (0-based) to run on, or {@code null} to let the pool's strategy place it
- * @param timeout from submission to completion, or {@code null} for the pool's default
+ * @param timeout from submission to completion, or {@code null} for the pool's default; one longer than
+ *        {@link PoolOptions#MAX_DURATION} (about 11.6 days, up to {@code ChronoUnit.FOREVER.getDuration()})
+ *        means "no limit" and is clamped to it
  * @param listener outputs as they stream, or {@code null}
  * @param input answers {@code input()} in the code, or {@code null} (input then raises in the kernel)
  * @param maxOutputBytes output this job keeps at most, or {@code null} for the pool's
@@ -28,6 +30,7 @@ public record ExecuteOptions(Integer instance, Duration timeout, OutputListener 
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
             throw new IllegalArgumentException("ExecuteOptions.timeout must be positive, got " + timeout);
         }
+        timeout = dev.carpo.pool.kernel.InputChecks.clamp(timeout);
         if (maxOutputBytes != null && maxOutputBytes < 1024) {
             throw new IllegalArgumentException("ExecuteOptions.maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
         }

@@ -90,8 +90,9 @@ public final class KernelPools implements AutoCloseable {
      * @throws IllegalArgumentException when a pool for {@code language} already exists
      */
     public LanguagePool createPool(String language, String spec, PoolOptions options) {
-        return Await.result(createPoolAsync(language, spec, options),
-                options.startupTimeout().multipliedBy(options.maxStartAttempts()).plusSeconds(60), language, "createPool");
+        Objects.requireNonNull(options, "options");
+        return Await.result(createPoolAsync(language, spec, options), options.maxStartWait(options.min()).plusSeconds(60),
+                language, "createPool");
     }
 
     /** As {@link #createPool}, without waiting. */
@@ -109,6 +110,10 @@ public final class KernelPools implements AutoCloseable {
             kernelSpec = options.gateway() != null ? runtime.gateway(options.gateway()).kernelSpec(spec) : specs.resolve(spec);
         } catch (KernelException e) {
             return CompletableFuture.failedFuture(new PoolFailedException(language, -1, e.getMessage(), e));
+        }
+        if (pools.containsKey(language)) {
+            // Checked before the pool is built too: building one registers its meters, under the same names as the existing pool's.
+            throw new IllegalArgumentException("a pool for language '" + language + "' already exists; shut it down first");
         }
         LanguagePool[] holder = new LanguagePool[1];
         LanguagePool pool = new LanguagePool(language, kernelSpec, options, runtime, runtimeDir, starter, completer, scheduler,

@@ -1,6 +1,7 @@
 package dev.carpo.pool;
 
 import dev.carpo.pool.kernel.ExecuteRequest;
+import dev.carpo.pool.kernel.InputChecks;
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelDiedException;
 import dev.carpo.pool.kernel.KernelExecution;
@@ -85,6 +86,7 @@ public final class LanguagePool implements AutoCloseable {
     private final boolean valuesAsDisplayData;
     private final PoolMeters meters;
     private final java.util.concurrent.atomic.AtomicLong goneRejected = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean sizeWarned = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final Object lock = new Object();
     // Everything below is guarded by lock.
@@ -167,6 +169,40 @@ public final class LanguagePool implements AutoCloseable {
         config.setNumTestsPerEvictionRun(-1);
         kernels = new GenericObjectPool<>(factory, config);
         meters = registry == null ? PoolMeters.NONE : new PoolMeters(registry, this, kernels);
+        warnIfTooLarge(max);
+    }
+
+    /**
+     * Logs once per pool when {@code max} local kernels would not fit in physical memory, at
+     * memoryLimit each or {@link PoolOptions#TYPICAL_KERNEL_BYTES}: allowed (kernels often stay
+     * small, and a gateway's are elsewhere), but a pool that grows so far swaps or meets the OOM killer.
+     */
+    private void warnIfTooLarge(int size) {
+        if (options.gateway() != null || sizeWarned.get()) {
+            return;
+        }
+        long perKernel = options.memoryLimit() > 0 ? options.memoryLimit() : PoolOptions.TYPICAL_KERNEL_BYTES;
+        long physical = physicalMemory();
+        if (physical > 0 && (double) size * perKernel > physical && sizeWarned.compareAndSet(false, true)) {
+            LOG.warn("pool '{}': up to {} kernels at ~{} MiB each ({}) need {} MiB, more than this machine's {} MiB of"
+                            + " physical memory; the pool may swap or its kernels be OOM-killed when it grows that far",
+                    language, size, perKernel >> 20, options.memoryLimit() > 0 ? "memoryLimit" : "a typical kernel",
+                    (long) ((double) size * perKernel) >> 20, physical >> 20);
+        }
+    }
+
+    /** MemTotal from /proc/meminfo in bytes, or -1 where there is none. */
+    private static long physicalMemory() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException unavailable) {
+            // Not Linux, or /proc hidden: no check.
+        }
+        return -1;
     }
 
     private static Duration evictionInterval(Duration idleTimeout) {
@@ -243,10 +279,15 @@ public final class LanguagePool implements AutoCloseable {
      * exceptionally with a {@link PoolException}: timeout, kernel died, rejected, closed, failed.
      * {@code cancel(true)} removes a queued job or interrupts a running one.
      *
-     * @throws IllegalArgumentException when {@code options.instance()} is not an instance of this pool
+     * <p>A submission refused by an exception runs nothing: everything that can throw is checked
+     * before the job is queued.
+     *
+     * @throws IllegalArgumentException when {@code options.instance()} is not an instance of this pool,
+     *         or the code has an unpaired surrogate (it has no UTF-8 form; ipykernel crashes on one)
      */
     public CompletableFuture<ExecutionResult> submit(String code, ExecuteOptions options) {
         Objects.requireNonNull(code, "code");
+        InputChecks.checkCode(code, "code");
         ExecuteOptions o = options == null ? ExecuteOptions.DEFAULTS : options;
         Job job = new Job(code, timeoutOf(o), o.listener(), o.input(), null, false);
         job.maxOutputBytes = o.maxOutputBytes();
@@ -298,10 +339,12 @@ public final class LanguagePool implements AutoCloseable {
                 // Refused at once, in the caller's thread: the future is new, so no callback runs here.
                 after.add(() -> job.future.completeExceptionally(e));
             } else {
+                // The timer first: if scheduling throws, nothing is queued yet. It cannot fire before the job
+                // is placed, as timedOut takes the lock held here.
+                job.timer = scheduler.schedule(() -> timedOut(job), job.timeout.toNanos(), TimeUnit.NANOSECONDS);
                 submitted++;
                 queued++;
                 place(job, instance);
-                job.timer = scheduler.schedule(() -> timedOut(job), job.timeout.toNanos(), TimeUnit.NANOSECONDS);
                 pump(after);
             }
         }
@@ -355,6 +398,7 @@ public final class LanguagePool implements AutoCloseable {
     /** As {@link #broadcast}, without waiting. Instances under a lease run it once the lease ends. */
     public CompletableFuture<List<ExecutionResult>> broadcastAsync(String code) {
         Objects.requireNonNull(code, "code");
+        InputChecks.checkCode(code, "broadcast code");
         List<Runnable> after = new ArrayList<>();
         List<CompletableFuture<ExecutionResult>> results = new ArrayList<>();
         synchronized (lock) {
@@ -403,13 +447,20 @@ public final class LanguagePool implements AutoCloseable {
         return lease(options.leaseTimeout());
     }
 
-    /** An instance for exclusive use, waiting up to {@code timeout} for one to be free. */
+    /**
+     * An instance for exclusive use, waiting up to {@code timeout} for one to be free.
+     *
+     * @param timeout positive; longer than {@link PoolOptions#MAX_DURATION} means "no limit" and is clamped to it
+     * @throws IllegalArgumentException when {@code timeout} is null, zero or negative
+     */
     public KernelLease lease(Duration timeout) {
-        return Await.result(leaseAsync(timeout), timeout.plusSeconds(5), language, "lease");
+        Duration t = leaseTimeout(timeout);
+        return Await.result(leaseAsync(t), t.plusSeconds(5), language, "lease");
     }
 
     /** As {@link #lease(Duration)}, without blocking. */
-    public CompletableFuture<KernelLease> leaseAsync(Duration timeout) {
+    public CompletableFuture<KernelLease> leaseAsync(Duration wait) {
+        Duration timeout = leaseTimeout(wait);
         LeaseRequest request = new LeaseRequest();
         List<Runnable> after = new ArrayList<>();
         synchronized (lock) {
@@ -423,6 +474,13 @@ public final class LanguagePool implements AutoCloseable {
         }
         runAll(after);
         return request.future;
+    }
+
+    private static Duration leaseTimeout(Duration timeout) {
+        if (timeout == null || timeout.isZero() || timeout.isNegative()) {
+            throw new IllegalArgumentException("lease: timeout must be a positive duration, got " + timeout);
+        }
+        return InputChecks.clamp(timeout);
     }
 
     private void leaseTimedOut(LeaseRequest request, Duration timeout) {
@@ -442,6 +500,7 @@ public final class LanguagePool implements AutoCloseable {
 
     CompletableFuture<ExecutionResult> submitLeased(KernelLease lease, String code, ExecuteOptions options) {
         Objects.requireNonNull(code, "code");
+        InputChecks.checkCode(code, "code");
         ExecuteOptions o = options == null ? ExecuteOptions.DEFAULTS : options;
         if (o.instance() != null && o.instance() != lease.instance()) {
             throw new IllegalArgumentException("a lease runs on instance " + lease.instance() + ", not " + o.instance());
@@ -476,10 +535,16 @@ public final class LanguagePool implements AutoCloseable {
      * parallel; shrinking retires idle instances first and lets busy ones finish their queued work.
      * A fixed pool stays fixed at {@code n}; an elastic pool's floor becomes {@code n} (and its
      * ceiling, if it was lower).
+     *
+     * <p>Kernels start at most {@link PoolOptions#maxConcurrentStarts()} at a time. {@code n} may be
+     * at most {@link PoolOptions#MAX_POOL_SIZE}; a size whose kernels would not fit in physical
+     * memory is allowed, with a warning logged once (see {@link PoolOptions}).
+     *
+     * @throws IllegalArgumentException when {@code n} is below 1 or above {@link PoolOptions#MAX_POOL_SIZE};
+     *         the pool is then left as it was
      */
     public void scale(int n) {
-        Await.result(scaleAsync(n), options.startupTimeout().multipliedBy(options.maxStartAttempts()).plus(BACKOFF_MAX),
-                language, "scale(" + n + ")");
+        Await.result(scaleAsync(n), options.maxStartWait(n).plus(BACKOFF_MAX), language, "scale(" + n + ")");
     }
 
     /** As {@link #scale}, without waiting. */
@@ -487,6 +552,11 @@ public final class LanguagePool implements AutoCloseable {
         if (n < 1) {
             throw new IllegalArgumentException("pool '" + language + "': scale(" + n + ") needs n >= 1; use shutdownPool to stop a pool");
         }
+        if (n > PoolOptions.MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("pool '" + language + "': scale(" + n + ") is above the limit of "
+                    + PoolOptions.MAX_POOL_SIZE + " kernels a pool (PoolOptions.MAX_POOL_SIZE)");
+        }
+        warnIfTooLarge(n);
         List<Runnable> after = new ArrayList<>();
         ScaleRequest request = new ScaleRequest();
         synchronized (lock) {
@@ -745,9 +815,18 @@ public final class LanguagePool implements AutoCloseable {
         if (state == PoolState.CLOSED || retryScheduled) {
             return;
         }
+        // At most maxConcurrentStarts starts at once (a start is mostly CPU, and a scale to hundreds must not
+        // fork hundreds of kernels together); the rest are issued here again as each one arrives.
+        int room = options.maxConcurrentStarts() - startingNew;
         for (Slot s : slots) {
-            if (s.kernel == null && !s.restarting) {
+            if (s.restarting) {
+                room--;
+            }
+        }
+        for (Slot s : slots) {
+            if (room > 0 && s.kernel == null && !s.restarting) {
                 s.restarting = true;
+                room--;
                 borrow(s, after);
             }
         }
@@ -761,6 +840,7 @@ public final class LanguagePool implements AutoCloseable {
         if (state == PoolState.FAILED && wanted == 0 && startingNew == 0 && slots.stream().noneMatch(s -> s.restarting)) {
             wanted = 1; // probe: only a successful start closes the circuit
         }
+        wanted = Math.min(wanted, Math.max(0, room));
         for (int i = 0; i < wanted; i++) {
             startingNew++;
             borrow(null, after);

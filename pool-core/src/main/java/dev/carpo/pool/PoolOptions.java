@@ -1,6 +1,7 @@
 package dev.carpo.pool;
 
 import dev.carpo.pool.kernel.Gateway;
+import dev.carpo.pool.kernel.InputChecks;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,14 +20,24 @@ import java.util.Map;
  *         .init("import math").idleTimeout(Duration.ofMinutes(2)).build();
  * }</pre>
  *
+ * <p>Every duration must be positive; one longer than {@link #MAX_DURATION} (about 11.6 days, up to
+ * {@code ChronoUnit.FOREVER.getDuration()}) means "no limit" and is clamped to it.
+ *
+ * <p>A pool holds at most {@link #MAX_POOL_SIZE} kernels; a larger {@code max} is refused. Below that,
+ * a local pool whose {@code max} kernels would not fit in this machine's physical memory (at
+ * {@code memoryLimit} each, or {@link #TYPICAL_KERNEL_BYTES} without one) is created, with a warning
+ * logged once. Kernels start at most {@code maxConcurrentStarts} at a time, so even a large pool
+ * never launches all its kernels at once.
+ *
  * @param min kernels kept running (0 allowed for an elastic pool)
- * @param max kernels at most; {@code min == max} is a fixed pool
+ * @param max kernels at most, up to {@link #MAX_POOL_SIZE}; {@code min == max} is a fixed pool
  * @param strategy placement of jobs that name no instance
  * @param init code run on every new kernel before it takes work (a failure there is a start failure)
  * @param env extra environment variables for the kernels
  * @param workingDirectory the kernels' working directory, or {@code null} for this process's
  * @param defaultTimeout a job's timeout when its {@link ExecuteOptions} gives none, counted from submission
- * @param maxQueued jobs waiting at most; past it submissions are rejected at once
+ * @param maxQueued jobs waiting at most, at least 1; past it submissions are rejected at once (a job is
+ *        counted as waiting from its submission, even when a kernel is free, so 0 would refuse every job)
  * @param idleTimeout how long an elastic pool keeps an idle kernel above {@code min}
  * @param startupTimeout how long one kernel may take to start and run its init code
  * @param maxStartAttempts consecutive start failures that open the circuit (pool state FAILED)
@@ -45,7 +56,8 @@ import java.util.Map;
  * @param memoryLimit resident memory a local kernel (with everything it started) may use, in bytes, or 0
  *        for none; a kernel over it is stopped and its job fails with {@link PoolMemoryLimitException}
  * @param maxProcesses processes (and threads) a local kernel may have at once, or 0 for no cap
- * @param maxConcurrentStarts kernels this pool starts at the same time at most
+ * @param maxConcurrentStarts kernels this pool starts at the same time at most (first starts, restarts
+ *        and elastic growth together); the others wait for a start to finish
  */
 public record PoolOptions(
         int min,
@@ -73,6 +85,22 @@ public record PoolOptions(
     /** {@link #maxOutputBytes()} unless set: 1 MiB a job, so 64 busy kernels keep at most 128 MiB of output in a JVM. */
     public static final long DEFAULT_MAX_OUTPUT_BYTES = 1L << 20;
 
+    /** The longest duration an option takes; longer ones are clamped to it ({@link InputChecks#MAX_DURATION}, 1,000,000 s). */
+    public static final Duration MAX_DURATION = InputChecks.MAX_DURATION;
+
+    /**
+     * The most kernels one pool may hold (its {@code max}, and {@link LanguagePool#scale}'s size).
+     * Each kernel is a process with a few ZeroMQ sockets and tens of MB of memory; past a thousand,
+     * a single client is the wrong shape (use several hosts, or a gateway per host).
+     */
+    public static final int MAX_POOL_SIZE = 1024;
+
+    /**
+     * The resident memory assumed for a kernel without a {@code memoryLimit} when checking a pool's
+     * {@code max} against physical memory: 100 MiB, about an idle ipykernel with numpy imported.
+     */
+    public static final long TYPICAL_KERNEL_BYTES = 100L << 20;
+
     public PoolOptions {
         if (min < 0) {
             throw new IllegalArgumentException("PoolOptions.min must be >= 0, got " + min);
@@ -80,26 +108,38 @@ public record PoolOptions(
         if (max < 1) {
             throw new IllegalArgumentException("PoolOptions.max must be >= 1, got " + max);
         }
+        if (max > MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("PoolOptions.max must be at most " + MAX_POOL_SIZE
+                    + " (PoolOptions.MAX_POOL_SIZE), got " + max);
+        }
         if (min > max) {
             throw new IllegalArgumentException("PoolOptions.min (" + min + ") is greater than max (" + max + ")");
         }
         if (strategy == null) {
             throw new IllegalArgumentException("PoolOptions.strategy is null");
         }
-        if (maxQueued < 0) {
-            throw new IllegalArgumentException("PoolOptions.maxQueued must be >= 0, got " + maxQueued);
+        if (maxQueued < 1) {
+            // Every job counts as waiting from its submission, so 0 would refuse them all.
+            throw new IllegalArgumentException("PoolOptions.maxQueued must be >= 1, got " + maxQueued);
         }
         if (maxStartAttempts < 1) {
             throw new IllegalArgumentException("PoolOptions.maxStartAttempts must be >= 1, got " + maxStartAttempts);
         }
-        positive(defaultTimeout, "defaultTimeout");
-        positive(idleTimeout, "idleTimeout");
-        positive(startupTimeout, "startupTimeout");
-        positive(restartBackoff, "restartBackoff");
-        positive(interruptGrace, "interruptGrace");
-        positive(leaseTimeout, "leaseTimeout");
-        positive(heartbeatTimeout, "heartbeatTimeout");
-        positive(shutdownGrace, "shutdownGrace");
+        defaultTimeout = positive(defaultTimeout, "defaultTimeout");
+        idleTimeout = positive(idleTimeout, "idleTimeout");
+        startupTimeout = positive(startupTimeout, "startupTimeout");
+        restartBackoff = positive(restartBackoff, "restartBackoff");
+        interruptGrace = positive(interruptGrace, "interruptGrace");
+        leaseTimeout = positive(leaseTimeout, "leaseTimeout");
+        heartbeatTimeout = positive(heartbeatTimeout, "heartbeatTimeout");
+        shutdownGrace = positive(shutdownGrace, "shutdownGrace");
+        if (init == null) {
+            throw new IllegalArgumentException("PoolOptions.init is null");
+        }
+        for (int i = 0; i < init.size(); i++) {
+            InputChecks.checkCode(init.get(i), "PoolOptions.init[" + i + "]");
+        }
+        InputChecks.checkEnv(env, "PoolOptions.env");
         if (maxOutputBytes < 1024) {
             throw new IllegalArgumentException("PoolOptions.maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
         }
@@ -116,10 +156,11 @@ public record PoolOptions(
         env = Map.copyOf(env);
     }
 
-    private static void positive(Duration d, String name) {
+    private static Duration positive(Duration d, String name) {
         if (d == null || d.isZero() || d.isNegative()) {
             throw new IllegalArgumentException("PoolOptions." + name + " must be a positive duration, got " + d);
         }
+        return InputChecks.clamp(d);
     }
 
     /** Whether the pool grows and shrinks between min and max. */
@@ -136,6 +177,16 @@ public record PoolOptions(
         return new PoolOptions(newMin, newMax, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                 idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
                 heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts);
+    }
+
+    /**
+     * How long starting {@code kernels} kernels may take at most: {@code startupTimeout} for each round of
+     * {@code maxConcurrentStarts} starts, and for each of {@code maxStartAttempts} failed starts. The bound
+     * {@link KernelPools#createPool} and {@link LanguagePool#scale} wait for (never overflows).
+     */
+    public Duration maxStartWait(int kernels) {
+        long rounds = (Math.max(1, kernels) + (long) maxConcurrentStarts - 1) / maxConcurrentStarts;
+        return startupTimeout.multipliedBy(rounds + maxStartAttempts);
     }
 
     /** The default for {@link #maxConcurrentStarts()}: the cores, at least 2 (a start is mostly CPU: the kernel's imports). */
@@ -167,7 +218,7 @@ public record PoolOptions(
         private int maxProcesses;
         private int maxConcurrentStarts = defaultMaxConcurrentStarts();
 
-        /** A fixed pool of {@code n} kernels. */
+        /** A fixed pool of {@code n} kernels, up to {@link PoolOptions#MAX_POOL_SIZE}. */
         public Builder size(int n) {
             this.min = n;
             this.max = n;
@@ -179,6 +230,7 @@ public record PoolOptions(
             return this;
         }
 
+        /** Kernels at most, up to {@link PoolOptions#MAX_POOL_SIZE}; see {@link PoolOptions} for the memory warning. */
         public Builder max(int max) {
             this.max = max;
             return this;
@@ -189,18 +241,26 @@ public record PoolOptions(
             return this;
         }
 
-        /** Code run on every new kernel, in the order given. */
+        /**
+         * Code run on every new kernel, in the order given.
+         *
+         * @throws IllegalArgumentException when it is null or has an unpaired surrogate (no UTF-8 form)
+         */
         public Builder init(String code) {
-            init.add(code);
+            init.add(InputChecks.checkCode(code, "PoolOptions.init[" + init.size() + "]"));
             return this;
         }
 
+        /** @throws IllegalArgumentException for a null or malformed name or a null value, naming the variable */
         public Builder env(String name, String value) {
+            InputChecks.checkEnv(name, value, "PoolOptions.env");
             env.put(name, value);
             return this;
         }
 
+        /** @throws IllegalArgumentException for a null map, a null or malformed name or a null value, naming the variable */
         public Builder env(Map<String, String> vars) {
+            InputChecks.checkEnv(vars, "PoolOptions.env");
             env.putAll(vars);
             return this;
         }
@@ -215,6 +275,7 @@ public record PoolOptions(
             return this;
         }
 
+        /** Jobs waiting at most, at least 1 (default 10 000); past it a submission is refused with {@link PoolRejectedException}. */
         public Builder maxQueued(int n) {
             this.maxQueued = n;
             return this;

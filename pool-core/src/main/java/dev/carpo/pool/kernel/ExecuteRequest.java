@@ -18,7 +18,10 @@ import java.util.Objects;
  * @param input answers {@code input()}; with none, {@code allow_stdin} is false and input raises in the kernel
  * @param listener streamed outputs, or {@code null}
  * @param timeout how long until the execution's future fails with {@link ExecutionTimeoutException}, or
- *                {@code null} for none (the code keeps running in the kernel; interrupt it if needed)
+ *                {@code null} for none (the code keeps running in the kernel; interrupt it if needed);
+ *                one longer than {@link InputChecks#MAX_DURATION} is clamped to it
+ * @throws IllegalArgumentException when the code has an unpaired surrogate (it has no UTF-8 form, and
+ *                ipykernel crashes on one), naming its index, line and column
  * @param maxOutputBytes output kept at most (UTF-8 bytes of stream text, rich data, tracebacks and reply
  *                payloads); past it the head and the tail are kept ({@link KernelExecution#truncated()})
  */
@@ -38,10 +41,12 @@ public record ExecuteRequest(
 
     public ExecuteRequest {
         Objects.requireNonNull(code, "code");
+        InputChecks.checkCode(code, "code");
         userExpressions = Map.copyOf(userExpressions);
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new IllegalArgumentException("execute timeout must be positive, got " + timeout);
         }
+        timeout = InputChecks.clamp(timeout);
         if (maxOutputBytes < 1024) {
             throw new IllegalArgumentException("execute maxOutputBytes must be at least 1024 bytes, got " + maxOutputBytes);
         }

@@ -37,6 +37,9 @@ public record Gateway(URI url, String token, Duration connectTimeout, Duration r
         token = token == null || token.isBlank() ? null : token.strip();
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(requestTimeout, "requestTimeout");
+        // Longer than InputChecks.MAX_DURATION means "no limit"; clamped so sums of timeouts never overflow.
+        connectTimeout = InputChecks.clamp(connectTimeout);
+        requestTimeout = InputChecks.clamp(requestTimeout);
     }
 
     /** A gateway with a 10 s connect timeout and a 30 s request timeout. */

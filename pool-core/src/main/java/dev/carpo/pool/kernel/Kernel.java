@@ -217,7 +217,9 @@ public final class Kernel implements AutoCloseable {
      * @throws KernelDiedException when the kernel dies first
      */
     public KernelExecution execute(String code, Duration timeout) {
-        return await(execute(ExecuteRequest.builder(code).stopOnError(false).timeout(timeout).build()), timeout.plusSeconds(1));
+        ExecuteRequest request = ExecuteRequest.builder(code).stopOnError(false).timeout(timeout).build();
+        Duration wait = request.timeout() == null ? InputChecks.MAX_DURATION : request.timeout();
+        return await(execute(request), wait.plusSeconds(1));
     }
 
     /** A fresh kernel_info_request. */
@@ -227,6 +229,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Completion candidates at {@code cursorPos} (the complete_reply content: matches, cursor_start, cursor_end). */
     public CompletableFuture<ObjectNode> complete(String code, int cursorPos) {
+        InputChecks.checkCode(code, "code");
         ObjectNode content = WireCodec.mapper().createObjectNode();
         content.put("code", code);
         content.put("cursor_pos", cursorPos);
@@ -235,6 +238,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Introspection at {@code cursorPos} (the inspect_reply content: found, data). */
     public CompletableFuture<ObjectNode> inspect(String code, int cursorPos, int detailLevel) {
+        InputChecks.checkCode(code, "code");
         ObjectNode content = WireCodec.mapper().createObjectNode();
         content.put("code", code);
         content.put("cursor_pos", cursorPos);
@@ -244,6 +248,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Whether {@code code} is a complete statement (the is_complete_reply content: status, indent). */
     public CompletableFuture<ObjectNode> isComplete(String code) {
+        InputChecks.checkCode(code, "code");
         ObjectNode content = WireCodec.mapper().createObjectNode();
         content.put("code", code);
         return connection.request(Channel.SHELL, "is_complete_request", content);
@@ -355,7 +360,7 @@ public final class Kernel implements AutoCloseable {
     /** Waits for a future, turning its failure into the kernel-layer exception it carries. */
     static <T> T await(CompletableFuture<T> future, Duration timeout) {
         try {
-            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return future.get(InputChecks.saturatedMillis(timeout), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | CompletionException e) {
             Throwable cause = unwrap(e);
             if (cause instanceof KernelException ke) {

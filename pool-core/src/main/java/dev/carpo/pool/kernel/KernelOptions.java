@@ -13,6 +13,9 @@ import java.util.Map;
  * @param workingDirectory the kernel's working directory, or {@code null} for this process's
  * @param env extra variables, applied over the parent environment and the spec's {@code env}
  * @param runtimeDir where the connection file goes, or {@code null} for Jupyter's runtime dir
+ * <p>Every duration longer than {@link InputChecks#MAX_DURATION} (about 11.6 days, up to
+ * {@code ChronoUnit.FOREVER.getDuration()}) means "no limit" and is clamped to it.
+ *
  * @param startupTimeout how long the kernel may take to answer kernel_info with iopub connected
  * @param heartbeatInterval how often the heartbeat channel is pinged once the kernel is ready
  * @param heartbeatTimeout how long without a heartbeat answer before the kernel is declared dead
@@ -46,12 +49,13 @@ public record KernelOptions(
     public static final long DEFAULT_MAX_MESSAGE_BYTES = (2L << 20) + (64 << 10);
 
     public KernelOptions {
+        InputChecks.checkEnv(env, "KernelOptions.env");
         env = Map.copyOf(env);
-        requirePositive(startupTimeout, "startupTimeout");
-        requirePositive(heartbeatInterval, "heartbeatInterval");
-        requirePositive(heartbeatTimeout, "heartbeatTimeout");
-        requirePositive(shutdownGrace, "shutdownGrace");
-        requirePositive(requestTimeout, "requestTimeout");
+        startupTimeout = requirePositive(startupTimeout, "startupTimeout");
+        heartbeatInterval = requirePositive(heartbeatInterval, "heartbeatInterval");
+        heartbeatTimeout = requirePositive(heartbeatTimeout, "heartbeatTimeout");
+        shutdownGrace = requirePositive(shutdownGrace, "shutdownGrace");
+        requestTimeout = requirePositive(requestTimeout, "requestTimeout");
         if (maxMessageBytes < 1024 || maxMessageBytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("KernelOptions.maxMessageBytes must be from 1024 to " + Integer.MAX_VALUE + " bytes, got " + maxMessageBytes);
         }
@@ -72,10 +76,12 @@ public record KernelOptions(
         return new Builder();
     }
 
-    private static void requirePositive(Duration d, String name) {
+    /** A positive duration, clamped to {@link InputChecks#MAX_DURATION} (longer means "no limit"). */
+    private static Duration requirePositive(Duration d, String name) {
         if (d == null || d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException("KernelOptions." + name + " must be a positive duration, got " + d);
         }
+        return InputChecks.clamp(d);
     }
 
     /** Builder for {@link KernelOptions}. */
@@ -98,12 +104,16 @@ public record KernelOptions(
             return this;
         }
 
+        /** @throws IllegalArgumentException for a null or malformed name or a null value, naming the variable */
         public Builder env(String name, String value) {
+            InputChecks.checkEnv(name, value, "KernelOptions.env");
             env.put(name, value);
             return this;
         }
 
+        /** @throws IllegalArgumentException for a null map, a null or malformed name or a null value, naming the variable */
         public Builder env(Map<String, String> vars) {
+            InputChecks.checkEnv(vars, "KernelOptions.env");
             env.putAll(vars);
             return this;
         }

@@ -98,7 +98,7 @@ public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
 
     private static <T> T await(java.util.concurrent.CompletableFuture<T> future, Duration timeout) {
         try {
-            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return future.get(dev.carpo.pool.kernel.InputChecks.saturatedMillis(timeout), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof KernelException ke) {
                 throw ke;

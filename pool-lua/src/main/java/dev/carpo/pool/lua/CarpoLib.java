@@ -114,7 +114,7 @@ final class CarpoLib extends TwoArgFunction {
                     + " with carpo.shutdown_pool(\"" + language + "\")");
         }
         CompletableFuture<LanguagePool> started = waits.track(pools.createPoolAsync(language, spec, options));
-        Duration max = options.startupTimeout().multipliedBy(options.maxStartAttempts()).plus(JobWaits.GRACE);
+        Duration max = options.maxStartWait(options.min()).plus(JobWaits.GRACE);
         boolean done;
         try {
             done = waits.awaitDone(started, max, "create_pool");
@@ -152,7 +152,7 @@ final class CarpoLib extends TwoArgFunction {
             if (o.has("min") || o.has("max")) {
                 throw new IllegalArgumentException("give either size or min/max, not both");
             }
-            b.size(atLeast(1, "size", o.integer("size")));
+            b.size(atMost(PoolOptions.MAX_POOL_SIZE, "size", atLeast(1, "size", o.integer("size"))));
         }
         Integer min = o.integer("min");
         Integer max = o.integer("max");
@@ -160,7 +160,7 @@ final class CarpoLib extends TwoArgFunction {
             b.min(atLeast(0, "min", min));
         }
         if (max != null) {
-            b.max(atLeast(1, "max", max));
+            b.max(atMost(PoolOptions.MAX_POOL_SIZE, "max", atLeast(1, "max", max)));
         }
         if (min != null && max != null && min > max) {
             throw new IllegalArgumentException("min (" + min + ") is greater than max (" + max + ")");
@@ -174,7 +174,7 @@ final class CarpoLib extends TwoArgFunction {
             }
         }
         if (o.has("init")) {
-            b.init(o.string("init"));
+            b.init(o.code("init"));
         }
         if (o.has("timeout")) {
             b.defaultTimeout(o.seconds("timeout"));
@@ -192,7 +192,8 @@ final class CarpoLib extends TwoArgFunction {
             b.idleTimeout(o.seconds("idle_timeout"));
         }
         if (o.has("max_queued")) {
-            b.maxQueued(atLeast(0, "max_queued", o.integer("max_queued")));
+            // At least 1: every job counts as waiting from its submission, so 0 would refuse them all.
+            b.maxQueued(atLeast(1, "max_queued", o.integer("max_queued")));
         }
         if (o.has("lease_timeout")) {
             b.leaseTimeout(o.seconds("lease_timeout"));
@@ -243,6 +244,14 @@ final class CarpoLib extends TwoArgFunction {
         return value;
     }
 
+    private static int atMost(int ceiling, String option, int value) {
+        if (value > ceiling) {
+            throw new IllegalArgumentException("option '" + option + "' must be at most " + ceiling
+                    + " (the most kernels a pool may hold), got " + value);
+        }
+        return value;
+    }
+
     /** With no spec given: the kernelspec named like the language, else the one kernelspec of that language. */
     private String defaultSpec(String language) {
         Map<String, Path> all = pools.kernelSpecs().list();
@@ -275,8 +284,12 @@ final class CarpoLib extends TwoArgFunction {
         if (size < 1) {
             throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "': size must be at least 1, got " + size);
         }
+        if (size > PoolOptions.MAX_POOL_SIZE) {
+            throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "': size must be at most " + PoolOptions.MAX_POOL_SIZE
+                    + " (the most kernels a pool may hold), got " + size);
+        }
         CompletableFuture<Void> scaled = waits.track(pool.scaleAsync(size));
-        Duration max = pool.options().startupTimeout().multipliedBy(pool.options().maxStartAttempts()).plus(JobWaits.GRACE);
+        Duration max = pool.options().maxStartWait(size).plus(JobWaits.GRACE);
         if (!waits.awaitDone(scaled, max, "scale_pool")) {
             throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "' did not reach " + size + " instances within "
                     + JobWaits.seconds(max) + " (it keeps trying)");
@@ -366,6 +379,9 @@ final class CarpoLib extends TwoArgFunction {
         try {
             f = pool.submit(code, b.build());
         } catch (IllegalArgumentException pastTheEnd) {
+            if (instance == null) {
+                throw pastTheEnd;
+            }
             throw outOfRange(function, pool, instance); // the pool's own range check, numbered from 1
         }
         return new LuaJobFuture(waits.track(f), pool.language(), timeout);
@@ -420,7 +436,7 @@ final class CarpoLib extends TwoArgFunction {
             if (!c.isstring()) {
                 throw LuaOptions.error("map", "entry " + i + " is " + LuaOptions.describe(c) + ", not code");
             }
-            sources.add(c.tojstring());
+            sources.add(LuaOptions.utf8("map", "entry " + i, c));
         }
         List<LuaJobFuture> futures = new ArrayList<>();
         ExecuteOptions eo = ExecuteOptions.builder().timeout(timeout).build();
@@ -502,7 +518,7 @@ final class CarpoLib extends TwoArgFunction {
         if (!v.isstring()) {
             throw LuaOptions.error(function, "argument #" + index + " must be code (a string), got " + LuaOptions.describe(v));
         }
-        return v.tojstring();
+        return LuaOptions.utf8(function, "argument #" + index + " (code)", v);
     }
 
     private static String string(String function, Varargs args, int index, String what) {

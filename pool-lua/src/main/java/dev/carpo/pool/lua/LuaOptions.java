@@ -67,6 +67,18 @@ final class LuaOptions {
         return (long) d;
     }
 
+    /** Code given as an option (init): as {@link #utf8}, checked for UTF-8. */
+    String code(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (v.type() != LuaValue.TSTRING) {
+            throw error(function, "option '" + key + "' must be code (a string), got " + describe(v));
+        }
+        return utf8(function, "option '" + key + "'", v);
+    }
+
     String string(String key) {
         LuaValue v = table.get(key);
         if (v.isnil()) {
@@ -117,7 +129,7 @@ final class LuaOptions {
     }
 
     /** The longest duration any option takes: about 11.6 days, far beyond a sensible wait and far from overflow. */
-    static final double MAX_SECONDS = 1_000_000;
+    static final double MAX_SECONDS = dev.carpo.pool.PoolOptions.MAX_DURATION.getSeconds();
 
     static Duration checkSeconds(String function, String what, LuaValue v) {
         if (v.type() != LuaValue.TNUMBER || !(v.todouble() > 0) || v.todouble() > MAX_SECONDS) {
@@ -125,6 +137,93 @@ final class LuaOptions {
                     + "), got " + describe(v));
         }
         return Duration.ofNanos(Math.max(1, Math.round(v.todouble() * 1e9)));
+    }
+
+    /**
+     * A Lua string (or number) as Java text, decoded strictly as UTF-8. Lua strings are bytes and
+     * LuaJ's own {@code tojstring} decodes leniently: invalid bytes become other characters, some of
+     * them lone surrogates that a kernel crashes on, and valid 4-byte sequences (emoji) come out
+     * mangled. Code is sent to kernels as UTF-8, so bytes that are not UTF-8 are an error here,
+     * naming the first bad byte. A surrogate pair encoded as two 3-byte sequences (CESU-8) is taken
+     * too: it is how LuaJ turns Java text with such characters (kernel output) into a Lua string,
+     * so results sent back as code round-trip.
+     */
+    static String utf8(String function, String what, LuaValue v) {
+        org.luaj.vm2.LuaString s = v.strvalue();
+        byte[] b = s.m_bytes;
+        int off = s.m_offset;
+        int n = s.m_length;
+        StringBuilder out = new StringBuilder(n);
+        int i = 0;
+        while (i < n) {
+            int c = b[off + i] & 0xff;
+            int len;
+            int cp;
+            if (c < 0x80) {
+                out.append((char) c);
+                i++;
+                continue;
+            } else if (c >= 0xC2 && c <= 0xDF) {
+                len = 2;
+                cp = c & 0x1f;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                cp = c & 0x0f;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                cp = c & 0x07;
+            } else {
+                throw notUtf8(function, what, s, i);
+            }
+            if (i + len > n) {
+                throw notUtf8(function, what, s, i);
+            }
+            for (int k = 1; k < len; k++) {
+                int cont = b[off + i + k] & 0xff;
+                if ((cont & 0xc0) != 0x80) {
+                    throw notUtf8(function, what, s, i);
+                }
+                cp = cp << 6 | (cont & 0x3f);
+            }
+            boolean overlong = len == 3 && cp < 0x800 || len == 4 && cp < 0x10000;
+            if (overlong || cp > 0x10FFFF || Character.isLowSurrogate((char) cp) && len == 3) {
+                throw notUtf8(function, what, s, i);
+            }
+            if (len == 3 && Character.isHighSurrogate((char) cp)) {
+                // Only as the first half of a CESU-8 pair.
+                int low = i + 6 <= n ? cesuLow(b, off + i + 3) : -1;
+                if (low < 0) {
+                    throw notUtf8(function, what, s, i);
+                }
+                out.append((char) cp).append((char) low);
+                i += 6;
+                continue;
+            }
+            out.appendCodePoint(cp);
+            i += len;
+        }
+        return out.toString();
+    }
+
+    /** The low surrogate encoded as 3 bytes at {@code at}, or -1. */
+    private static int cesuLow(byte[] b, int at) {
+        if ((b[at] & 0xff) != 0xED || (b[at + 1] & 0xf0) != 0xB0 || (b[at + 2] & 0xc0) != 0x80) {
+            return -1;
+        }
+        return 0xD000 | (b[at + 1] & 0x3f) << 6 | (b[at + 2] & 0x3f);
+    }
+
+    private static LuaError notUtf8(String function, String what, org.luaj.vm2.LuaString s, int at) {
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i < at; i++) {
+            if (s.m_bytes[s.m_offset + i] == '\n') {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return error(function, String.format("%s is not valid UTF-8: byte 0x%02X at offset %d (line %d, byte %d of the line);"
+                + " code is sent to the kernel as UTF-8", what, s.m_bytes[s.m_offset + at] & 0xff, at, line, at - lineStart + 1));
     }
 
     /** A value as an error message shows it: its type, and the value itself when short. */
