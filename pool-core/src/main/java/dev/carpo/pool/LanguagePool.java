@@ -149,7 +149,7 @@ public final class LanguagePool implements AutoCloseable {
                 .heartbeatTimeout(options.heartbeatTimeout())
                 .shutdownGrace(options.shutdownGrace())
                 .gateway(options.gateway())
-                .maxMessageBytes(Math.min(Integer.MAX_VALUE, 2 * options.maxOutputBytes() + (64 << 10)))
+                .maxMessageBytes(options.maxOutputBytes() >= Integer.MAX_VALUE / 2 ? Integer.MAX_VALUE : 2 * options.maxOutputBytes() + (64 << 10))
                 .memoryLimit(options.memoryLimit())
                 .maxProcesses(options.maxProcesses())
                 .build();
