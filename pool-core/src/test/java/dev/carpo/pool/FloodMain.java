@@ -49,7 +49,13 @@ public final class FloodMain {
                     + " bystander " + bystander.execute("2 + 2").text() + " " + bystander.stats().state());
             System.out.println("SMALL JOBS " + small.get() + " wrong " + wrong.get());
             System.out.println("UNCAUGHT " + uncaught.get());
-            System.out.println("HEAP MAX " + Runtime.getRuntime().maxMemory());
+            long peak = 0;
+            for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+                if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+                    peak += pool.getPeakUsage().getUsed();
+                }
+            }
+            System.out.println("HEAP MAX " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, peak used (sum of pools' peaks) " + (peak >> 20) + " MiB");
         }
         System.exit(wrong.get() == null && uncaught.get() == null ? 0 : 1);
     }

@@ -2,6 +2,7 @@ package dev.carpo.pool;
 
 import static dev.carpo.pool.PoolTesting.T;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -58,6 +59,24 @@ class GatewayPoolTest {
         Set<String> ids = new HashSet<>();
         client.kernels().forEach(k -> ids.add(k.get("id").asText()));
         return ids;
+    }
+
+    @Test
+    void outputLimitsHoldOverTheWebSocketToo() throws Exception {
+        try (KernelPools pools = KernelPools.builder().runtimeDir(dir).build()) {
+            LanguagePool py = pools.createPool("python", "python3", remote(1).maxOutputBytes(16 * 1024).init("import sys").build());
+            ExecutionResult r = py.submit("for i in range(20000):\n    print(i)\n    if i % 500 == 0: sys.stdout.flush()")
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(r.truncated()).isTrue();
+            assertThat(r.stdout()).startsWith("0\n1\n").endsWith("19999\n").contains("bytes of output dropped]");
+
+            // Past the wire bound (2 x 16 KiB + 64 KiB) the WebSocket message is skipped unread, never collected. (A reply:
+            // Jupyter Server's own iopub rate limit would replace a huge print with its warning.)
+            Throwable refused = catchThrowable(() -> py.submit("get_ipython().payload_manager.write_payload("
+                    + "{'source': 'page', 'data': {'text/plain': 'z' * 3_000_000}, 'start': 0})").get(60, TimeUnit.SECONDS));
+            assertThat(refused).cause().isInstanceOf(PoolOutputLimitException.class).hasMessageContaining("its WebSocket");
+            assertThat(py.submit("6 * 7").get(60, TimeUnit.SECONDS).text()).isEqualTo("42");
+        }
     }
 
     @Test
