@@ -50,7 +50,7 @@ final class ZmqTransport implements KernelTransport {
      * this bounds what JeroMQ buffers per socket; past it JeroMQ stops reading and TCP pushes back on
      * the kernel (the default, 1000, would let one flooding kernel park gigabytes in this JVM).
      */
-    static final int RECEIVE_HWM = 16;
+    static final int RECEIVE_HWM = 8;
     /** JeroMQ retries a lost connection within milliseconds; one not retried by then was dropped for a refused frame. */
     private static final Duration REFUSAL_CHECK = Duration.ofMillis(250);
 
