@@ -64,7 +64,7 @@ final class PoolMeters {
         gauge("carpo.pool.circuit.open", pool, p -> p.state() == PoolState.FAILED ? 1 : 0, null,
                 "1 while the circuit is open (kernels fail to start; submissions fail at once), else 0", Tags.empty());
 
-        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "rejected"};
+        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "memory_limit", "rejected"};
         for (String outcome : outcomes) {
             counter("carpo.executions", pool, p -> outcomeCount(p.snapshot(), outcome),
                     "Jobs finished, by outcome", Tags.of("outcome", outcome));
@@ -133,6 +133,7 @@ final class PoolMeters {
             case "timeout" -> s.timeouts();
             case "cancelled" -> s.cancelled();
             case "kernel_died" -> s.kernelDied();
+            case "memory_limit" -> s.memoryLimited();
             default -> s.rejected();
         };
     }

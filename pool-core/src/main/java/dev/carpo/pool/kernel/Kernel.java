@@ -82,7 +82,7 @@ public final class Kernel implements AutoCloseable {
         }
         KernelProcess process;
         try {
-            process = LocalProvisioner.launch(spec, connectionFile, options, stderrFile);
+            process = LocalProvisioner.launch(id, spec, connectionFile, options, stderrFile);
         } catch (RuntimeException e) {
             PortReservations.release(info.ports().values());
             deleteQuietly(connectionFile);
@@ -109,7 +109,9 @@ public final class Kernel implements AutoCloseable {
             String detail = host.goneDetail();
             String reason = shuttingDown ? "was shut down" : detail != null ? detail
                     : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
-            died(new KernelDiedException(id, reason, code, host.stderrTail(STDERR_TAIL_LINES), shuttingDown));
+            String tail = host.stderrTail(STDERR_TAIL_LINES);
+            KernelDiedException limited = host.memoryLimitDeath(id, tail);
+            died(limited != null ? limited : new KernelDiedException(id, reason, code, tail, shuttingDown));
             host.cleanup();
             onGone.accept(this);
             return code;
