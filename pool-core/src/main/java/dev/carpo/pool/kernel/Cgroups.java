@@ -107,6 +107,11 @@ final class Cgroups {
             return NONE;
         }
         Roots r = v1Memory != null || v1Pids != null ? new Roots(v1Memory, v1Pids, null) : new Roots(null, null, v2);
+        List<Path> bases = java.util.stream.Stream.of(r.v1Memory(), r.v1Pids(), r.v2()).filter(java.util.Objects::nonNull).toList();
+        if (!bases.isEmpty()) {
+            // Empty by then unless a kernel outlived the JVM's shutdown; the next JVM's sweep removes what is left.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> bases.forEach(Cgroups::rmdir), "carpo-cgroup-cleanup"));
+        }
         if (r.memory() || r.pids()) {
             LOG.debug("kernel cgroups: {}", r);
         } else {

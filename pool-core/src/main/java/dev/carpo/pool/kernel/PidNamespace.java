@@ -29,6 +29,7 @@ final class PidNamespace {
     static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Object PROBE_LOCK = new Object();
     private static volatile List<String> prefix;
+    private static volatile Boolean override;
 
     /**
      * --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that spawned bwrap ends,
@@ -45,8 +46,16 @@ final class PidNamespace {
     private PidNamespace() {
     }
 
+    /** Forces namespaces on ({@code true}: if bwrap works) or off, or back to the property ({@code null}). For tests. */
+    static void override(Boolean useNamespace) {
+        override = useNamespace;
+    }
+
     /** The argv to put before the kernel's, or an empty list when kernels run without a namespace. */
     static List<String> prefix() {
+        if (Boolean.FALSE.equals(override)) {
+            return List.of();
+        }
         List<String> p = prefix;
         if (p == null) {
             synchronized (PROBE_LOCK) {
@@ -83,7 +92,7 @@ final class PidNamespace {
     }
 
     private static List<String> probe() {
-        if ("off".equalsIgnoreCase(System.getProperty("carpo.bwrap", ""))) {
+        if (override == null && "off".equalsIgnoreCase(System.getProperty("carpo.bwrap", ""))) {
             LOG.info("kernels run without a PID namespace (-Dcarpo.bwrap=off): a double-forked daemon can outlive its kernel"
                     + (Cgroups.enabled() ? " unless the kernel's cgroup catches it" : ""));
             return List.of();

@@ -10,6 +10,11 @@ public final class Containment {
         Cgroups.override(on);
     }
 
+    /** {@code true}: a PID namespace where bwrap works; {@code false}: as with {@code -Dcarpo.bwrap=off}; {@code null}: back. */
+    public static void usePidNamespace(Boolean on) {
+        PidNamespace.override(on);
+    }
+
     public static boolean memoryCgroup() {
         return Cgroups.roots().memory();
     }
