@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one thread that watches every local kernel with a memory limit, however many there are: every
- * {@value #PERIOD_MILLIS} ms it sums the anonymous resident memory of each watched kernel's process
+ * {@value #PERIOD_MILLIS} ms (every {@value #NEAR_PERIOD_MILLIS} ms for a kernel above half its
+ * limit) it sums the anonymous resident memory of each watched kernel's process
  * tree from /proc (the fallback where there is no cgroup), or looks at the kernel's cgroup for an
  * OOM kill (which may have hit a child, not the kernel: the kernel goes too). It also removes
  * kernels' cgroups once they have emptied.
@@ -30,9 +31,13 @@ import org.slf4j.LoggerFactory;
 final class MemoryWatchdog {
     private static final Logger LOG = LoggerFactory.getLogger(MemoryWatchdog.class);
     static final long PERIOD_MILLIS = 20;
+    /** Memory is touched at up to several GB/s: near its limit a kernel is looked at 4 times as often. */
+    static final long NEAR_PERIOD_MILLIS = 5;
     private static final long PAGE_SIZE = pageSize();
     private static final Set<Watch> WATCHED = ConcurrentHashMap.newKeySet();
     private static final ScheduledThreadPoolExecutor TIMER = timer();
+    /** Ticks only while there is something to watch: no wake-ups 200 times a second for nothing. Guarded by WATCHED. */
+    private static java.util.concurrent.ScheduledFuture<?> ticking;
 
     private MemoryWatchdog() {
     }
@@ -44,6 +49,7 @@ final class MemoryWatchdog {
         private final KernelCgroup cgroup;
         private final LongConsumer onOver;
         private volatile long peak;
+        private long nextCheck; // nanoTime; the watchdog thread's alone
 
         private Watch(long rootPid, long limit, KernelCgroup cgroup, LongConsumer onOver) {
             this.rootPid = rootPid;
@@ -67,7 +73,12 @@ final class MemoryWatchdog {
      */
     static Watch watch(long rootPid, long limit, KernelCgroup cgroup, LongConsumer onOver) {
         Watch w = new Watch(rootPid, limit, cgroup, onOver);
-        WATCHED.add(w);
+        synchronized (WATCHED) {
+            WATCHED.add(w);
+            if (ticking == null) {
+                ticking = TIMER.scheduleWithFixedDelay(MemoryWatchdog::tick, 0, NEAR_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        }
         return w;
     }
 
@@ -89,16 +100,32 @@ final class MemoryWatchdog {
     }
 
     private static void tick() {
+        if (WATCHED.isEmpty()) {
+            synchronized (WATCHED) {
+                if (WATCHED.isEmpty() && ticking != null) {
+                    ticking.cancel(false);
+                    ticking = null;
+                }
+            }
+            return;
+        }
+        long now = System.nanoTime();
         for (Watch w : WATCHED) {
+            if (now - w.nextCheck < 0) {
+                continue;
+            }
             try {
-                check(w);
+                long used = check(w);
+                boolean near = w.cgroup == null && used > w.limit / 2;
+                w.nextCheck = now + TimeUnit.MILLISECONDS.toNanos(near ? NEAR_PERIOD_MILLIS : PERIOD_MILLIS) - 500_000;
             } catch (RuntimeException e) {
                 LOG.warn("memory watchdog: cannot check process {}: {}", w.rootPid, e.toString());
             }
         }
     }
 
-    private static void check(Watch w) {
+    /** The use seen (-1 for a cgroup that has not OOM-killed). */
+    private static long check(Watch w) {
         long used;
         boolean over;
         if (w.cgroup != null) {
@@ -114,6 +141,7 @@ final class MemoryWatchdog {
         if (over && WATCHED.remove(w)) {
             w.onOver.accept(w.peak);
         }
+        return used;
     }
 
     /** Anonymous resident bytes of a process and all its descendants (0 for a process that is gone). */
@@ -185,7 +213,6 @@ final class MemoryWatchdog {
             return thread;
         });
         t.setRemoveOnCancelPolicy(true);
-        t.scheduleWithFixedDelay(MemoryWatchdog::tick, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
         return t;
     }
 }
