@@ -109,8 +109,16 @@ final class Cgroups {
         Roots r = v1Memory != null || v1Pids != null ? new Roots(v1Memory, v1Pids, null) : new Roots(null, null, v2);
         List<Path> bases = java.util.stream.Stream.of(r.v1Memory(), r.v1Pids(), r.v2()).filter(java.util.Objects::nonNull).toList();
         if (!bases.isEmpty()) {
-            // Empty by then unless a kernel outlived the JVM's shutdown; the next JVM's sweep removes what is left.
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> bases.forEach(Cgroups::rmdir), "carpo-cgroup-cleanup"));
+            // Kernels' cgroups whose removal was still pending, then ours; what is not empty yet (a kernel that
+            // outlives the JVM's shutdown, or a JVM killed by SIGKILL) the next carpo JVM's sweep removes.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> bases.forEach(base -> {
+                try (DirectoryStream<Path> kernels = Files.newDirectoryStream(base, "k-*")) {
+                    kernels.forEach(Cgroups::rmdir);
+                } catch (IOException | RuntimeException ignored) {
+                    // Best effort.
+                }
+                rmdir(base);
+            }), "carpo-cgroup-cleanup"));
         }
         if (r.memory() || r.pids()) {
             LOG.debug("kernel cgroups: {}", r);
