@@ -121,6 +121,9 @@ public final class Kernel implements AutoCloseable {
     /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
     static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, GatewayClient gateway, IoLoop loop,
                                            Executor callbacks, Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
+        if (gateway != null) {
+            KernelLimits.check(options.memoryLimit(), options.maxProcesses(), true); // not silently ignored
+        }
         Kernel kernel = gateway != null ? launchRemote(gateway, spec, options, loop, callbacks, blocking)
                 : launchLocal(spec, options, loop, callbacks, blocking);
         // Watched before anyone can see it: shutdown() needs `exited`, and an early exit must not be lost.
@@ -165,7 +168,10 @@ public final class Kernel implements AutoCloseable {
         return spec;
     }
 
-    /** The local process id, or -1 for a kernel on a gateway. */
+    /**
+     * The local kernel's process id as this JVM sees it (not bwrap's, when the kernel runs in a PID
+     * namespace of its own, where it sees itself as pid 2), or -1 for a kernel on a gateway.
+     */
     public long pid() {
         return host.pid();
     }
