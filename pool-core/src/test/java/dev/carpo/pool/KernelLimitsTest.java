@@ -9,6 +9,8 @@ import static org.awaitility.Awaitility.await;
 import dev.carpo.pool.kernel.Bytes;
 import dev.carpo.pool.kernel.Containment;
 import dev.carpo.pool.kernel.TestKernels;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -72,7 +74,9 @@ class KernelLimitsTest {
     }
 
     private void memoryLimitStopsTheKernel(String path, long slack) throws Exception {
-        pools = testing.pools(dir);
+        MeterRegistry registry = new SimpleMeterRegistry();
+        pools = KernelPools.builder().runtimeDir(dir).meterRegistry(registry).build();
+        pools.addListener(testing);
         LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(2).memoryLimit(LIMIT)
                 .init("import time").build());
         String fast = "b = b'x' * " + 3 * LIMIT + "\nlen(b)";
@@ -112,6 +116,8 @@ class KernelLimitsTest {
             testing.pids.add(pid);
         }
         assertThat(py.stats().kernelDied()).as("memory-limit deaths are not counted as plain deaths too").isZero();
+        assertThat(registry.get("carpo.executions").tag("outcome", "memory_limit").functionCounter().count()).isEqualTo(2);
+        assertThat(registry.get("carpo.executions").tag("outcome", "kernel_died").functionCounter().count()).isZero();
     }
 
     /** RSS (all resident pages) of a process and its descendants every 10 ms, on a thread of its own. */
