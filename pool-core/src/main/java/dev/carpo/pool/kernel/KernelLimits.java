@@ -22,6 +22,12 @@ public final class KernelLimits {
         if (!remote && maxProcesses > 0 && !Cgroups.roots().pids()) {
             throw new IllegalArgumentException(noPidsCgroup());
         }
+        if (!remote && memoryLimit > 0 && !Cgroups.roots().memory()
+                && !java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/statm"))) {
+            // Without /proc the watchdog would see 0 bytes for ever: a limit that silently never holds.
+            throw new IllegalArgumentException("memoryLimit needs a memory cgroup or Linux's /proc (for carpo's watchdog),"
+                    + " and there is neither here");
+        }
     }
 
     static String noPidsCgroup() {
