@@ -34,16 +34,17 @@ t.eq(type(r.error.traceback), "table", "traceback is a list")
 t.eq(#r.error.traceback > 0, true, "traceback has lines")
 
 -- instance is 1-based both ways: instance = 2 runs on the second kernel and says so.
-local pids = {}
+-- (Kernels are told apart by kernel id: os.getpid() is 2 in every kernel's PID namespace.)
+local ids = {}
 for i = 1, 2 do
-  local p = carpo.execute_code("os.getpid()", {language = "python", instance = i})
+  local p = carpo.execute_code("1", {language = "python", instance = i})
   t.eq(p.instance, i, "instance reported")
-  pids[i] = p.result
+  ids[i] = p.kernel_id
 end
-t.eq(pids[1] ~= pids[2], true, "instances 1 and 2 are different kernels")
-t.eq(carpo.execute_code("os.getpid()", {instance = 2}).result, pids[2], "instance 2 again")
+t.eq(ids[1] ~= ids[2], true, "instances 1 and 2 are different kernels")
+t.eq(carpo.execute_code("1", {instance = 2}).kernel_id, ids[2], "instance 2 again")
 local s = carpo.pool_stats("python")
-t.eq(tostring(s.instances[2].pid), pids[2], "pool_stats instance 2 is the kernel that ran")
+t.eq(s.instances[2].kernel_id, ids[2], "pool_stats instance 2 is the kernel that ran")
 
 -- round_robin: submission i goes to instance (i mod 2) + 1, busy or not.
 local placed = {}

@@ -1,6 +1,7 @@
 package dev.carpo.pool;
 
 import dev.carpo.pool.kernel.KernelException;
+import dev.carpo.pool.kernel.KernelLimits;
 import dev.carpo.pool.kernel.KernelRuntime;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.carpo.pool.kernel.KernelSpec;
@@ -101,6 +102,8 @@ public final class KernelPools implements AutoCloseable {
             throw new IllegalArgumentException("a pool needs a language key, such as \"python\"");
         }
         Objects.requireNonNull(options, "options");
+        // Up front, naming the option: a limit that cannot hold would otherwise fail every kernel start.
+        KernelLimits.check(options.memoryLimit(), options.maxProcesses(), options.gateway() != null);
         if (closed) {
             return CompletableFuture.failedFuture(new PoolClosedException(language, -1, "KernelPools is closed", null));
         }

@@ -4,6 +4,7 @@ import dev.carpo.pool.kernel.ExecuteRequest;
 import dev.carpo.pool.kernel.InputChecks;
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelDiedException;
+import dev.carpo.pool.kernel.KernelMemoryLimitException;
 import dev.carpo.pool.kernel.KernelExecution;
 import dev.carpo.pool.kernel.KernelOptions;
 import dev.carpo.pool.kernel.OutputLimitException;
@@ -717,15 +718,24 @@ public final class LanguagePool implements AutoCloseable {
                     PoolException e = outputLimit(job, limit);
                     after.add(deliver(() -> job.future.completeExceptionally(e)));
                 } else {
-                    kernelDied++;
                     Throwable cause = unwrap(error);
-                    PoolException e = new PoolKernelDiedException(language, job.index, messageOf(cause), cause);
+                    PoolException e = diedFailure(job.index, messageOf(cause), cause);
                     after.add(deliver(() -> job.future.completeExceptionally(e)));
                 }
             }
             pump(after);
         }
         runAll(after);
+    }
+
+    /** A running job's failure for its kernel's death, counted: a memory limit's, or a plain death's. Under {@code lock}. */
+    private PoolException diedFailure(int index, String message, Throwable cause) {
+        if (cause instanceof KernelMemoryLimitException limit) {
+            memoryLimited++;
+            return new PoolMemoryLimitException(language, index, message, limit.limitBytes(), limit.peakBytes(), cause);
+        }
+        kernelDied++;
+        return new PoolKernelDiedException(language, index, message, cause);
     }
 
     private void grant(Slot s, LeaseRequest request, List<Runnable> after) {
@@ -1073,9 +1083,8 @@ public final class LanguagePool implements AutoCloseable {
             s.running = null;
             if (running != null && !running.finished) {
                 running.finished = true;
-                kernelDied++;
                 cancelTimer(running.timer);
-                PoolException e = new PoolKernelDiedException(language, index, cause.getMessage(), cause);
+                PoolException e = diedFailure(index, cause.getMessage(), cause);
                 after.add(deliver(() -> running.future.completeExceptionally(e)));
             }
             if (s.lease != null) {

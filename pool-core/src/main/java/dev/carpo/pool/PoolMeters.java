@@ -64,7 +64,7 @@ final class PoolMeters {
         gauge("carpo.pool.circuit.open", pool, p -> p.state() == PoolState.FAILED ? 1 : 0, null,
                 "1 while the circuit is open (kernels fail to start; submissions fail at once), else 0", Tags.empty());
 
-        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "rejected", "output_limit", "memory_limit"};
+        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "memory_limit", "output_limit", "rejected"};
         for (String outcome : outcomes) {
             counter("carpo.executions", pool, p -> outcomeCount(p.snapshot(), outcome),
                     "Jobs finished, by outcome", Tags.of("outcome", outcome));

@@ -54,8 +54,10 @@ import java.util.Map;
  *        ({@link ExecutionResult#truncated()}); one kernel message larger than twice this (plus 64 KiB
  *        of envelope) is refused unread and ends its job with a {@link PoolOutputLimitException}
  * @param memoryLimit resident memory a local kernel (with everything it started) may use, in bytes, or 0
- *        for none; a kernel over it is stopped and its job fails with {@link PoolMemoryLimitException}
- * @param maxProcesses processes (and threads) a local kernel may have at once, or 0 for no cap
+ *        for none; a kernel over it is stopped and its job fails with {@link PoolMemoryLimitException}.
+ *        Held by the kernel's cgroup where one is writable, else by a /proc watchdog; refused for a gateway
+ * @param maxProcesses processes (and threads) a local kernel may have at once, or 0 for no cap; needs a
+ *        writable pids cgroup (createPool refuses it where there is none, and for a gateway)
  * @param maxConcurrentStarts kernels this pool starts at the same time at most (first starts, restarts
  *        and elastic growth together); the others wait for a start to finish
  */

@@ -43,16 +43,20 @@ class ElasticPoolTest {
         Path go = dir.resolve("go");
         List<CompletableFuture<ExecutionResult>> jobs = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            jobs.add(py.submit("while not os.path.exists(%s): time.sleep(0.02)\nos.getpid()".formatted(LanguagePoolTest.pyString(go))));
+            jobs.add(py.submit("while not os.path.exists(%s): time.sleep(0.02)\n".formatted(LanguagePoolTest.pyString(go))
+                    + PoolTesting.KERNEL_ID));
         }
         // Queued work makes it grow to max, no further.
         await().atMost(T).until(() -> py.stats().size() == 3 && py.stats().busy() == 3);
         assertThat(py.stats().starting()).isZero();
+        java.util.Map<String, Long> pidOf = new java.util.HashMap<>();
+        py.stats().instances().forEach(i -> pidOf.put(PoolTesting.kernelIdText(i.kernelId()), i.pid()));
         Files.createFile(go);
         List<Long> pids = new ArrayList<>();
         for (CompletableFuture<ExecutionResult> f : jobs) {
-            pids.add(Long.parseLong(f.get(60, TimeUnit.SECONDS).text()));
+            pids.add(pidOf.get(f.get(60, TimeUnit.SECONDS).text()));
         }
+        assertThat(pids).doesNotContainNull();
         assertThat(pids.stream().distinct().count()).isEqualTo(3);
         // Idle again: back to min once the idle timeout has passed, and the extra processes are gone.
         await().atMost(T).until(() -> py.stats().size() == 1);
@@ -121,15 +125,15 @@ class ElasticPoolTest {
     void roundRobinPlacesSubmissionIOnInstanceIModN() throws Exception {
         LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(3).strategy(Dispatch.ROUND_ROBIN)
                 .init("import os").build());
-        List<Long> pids = py.stats().instances().stream().map(PoolStats.Instance::pid).toList();
+        List<String> ids = py.stats().instances().stream().map(PoolStats.Instance::kernelId).toList();
         List<CompletableFuture<ExecutionResult>> jobs = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
-            jobs.add(py.submit("os.getpid()"));
+            jobs.add(py.submit(PoolTesting.KERNEL_ID));
         }
         for (int i = 0; i < 12; i++) {
             ExecutionResult r = jobs.get(i).get(60, TimeUnit.SECONDS);
             assertThat(r.instance()).as("submission %d", i).isEqualTo(i % 3);
-            assertThat(Long.parseLong(r.text())).isEqualTo(pids.get(i % 3));
+            assertThat(r.text()).isEqualTo(PoolTesting.kernelIdText(ids.get(i % 3)));
         }
     }
 

@@ -60,9 +60,9 @@ class LanguagePoolTest {
         assertThat(s.min()).isEqualTo(3);
         assertThat(s.max()).isEqualTo(3);
         assertThat(s.instances()).extracting(PoolStats.Instance::pid).doesNotHaveDuplicates();
-        ExecutionResult r = py.execute("os.getpid()");
+        ExecutionResult r = py.execute(PoolTesting.KERNEL_ID);
         assertThat(r.status()).isEqualTo(ExecutionStatus.OK);
-        assertThat(Long.parseLong(r.text())).isEqualTo(pid(r.instance()));
+        assertThat(r.text()).isEqualTo(PoolTesting.kernelIdText(s.instances().get(r.instance()).kernelId()));
         assertThat(r.kernelId()).isEqualTo(s.instances().get(r.instance()).kernelId());
         assertThat(r.queueWait().isNegative()).isFalse();
         assertThat(pools.pool("python")).isSameAs(py);
@@ -73,9 +73,9 @@ class LanguagePoolTest {
     @Test
     void targetedJobsRunOnTheNamedInstance() throws Exception {
         for (int i = 0; i < 3; i++) {
-            ExecutionResult r = py.submit("os.getpid()", ExecuteOptions.builder().instance(i).build()).get(60, TimeUnit.SECONDS);
+            ExecutionResult r = py.submit(PoolTesting.KERNEL_ID, ExecuteOptions.builder().instance(i).build()).get(60, TimeUnit.SECONDS);
             assertThat(r.instance()).isEqualTo(i);
-            assertThat(Long.parseLong(r.text())).isEqualTo(pid(i));
+            assertThat(r.text()).isEqualTo(PoolTesting.kernelIdText(py.stats().instances().get(i).kernelId()));
         }
         assertThatThrownBy(() -> py.submit("1", ExecuteOptions.builder().instance(3).build()))
                 .isInstanceOf(IllegalArgumentException.class)

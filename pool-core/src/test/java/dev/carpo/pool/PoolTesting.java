@@ -40,4 +40,15 @@ final class PoolTesting implements PoolListener {
     }
 
     static final Duration T = Duration.ofSeconds(60);
+
+    /**
+     * Python that evaluates to the id of the ipykernel running it (from its connection file), to tell
+     * kernels apart: os.getpid() is 2 in every kernel's PID namespace.
+     */
+    static final String KERNEL_ID = "__import__('os').path.basename(__import__('ipykernel.connect').connect.get_connection_file())[7:-5]";
+
+    /** What {@link #KERNEL_ID} shows as a result for the kernel {@code kernelId}. */
+    static String kernelIdText(String kernelId) {
+        return "'" + kernelId + "'";
+    }
 }

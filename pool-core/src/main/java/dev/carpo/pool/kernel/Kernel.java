@@ -82,7 +82,7 @@ public final class Kernel implements AutoCloseable {
         }
         KernelProcess process;
         try {
-            process = LocalProvisioner.launch(spec, connectionFile, options, stderrFile);
+            process = LocalProvisioner.launch(id, spec, connectionFile, options, stderrFile);
         } catch (RuntimeException e) {
             PortReservations.release(info.ports().values());
             deleteQuietly(connectionFile);
@@ -109,7 +109,9 @@ public final class Kernel implements AutoCloseable {
             String detail = host.goneDetail();
             String reason = shuttingDown ? "was shut down" : detail != null ? detail
                     : kernelInfo == null ? "exited during start-up" : "exited unexpectedly";
-            died(new KernelDiedException(id, reason, code, host.stderrTail(STDERR_TAIL_LINES), shuttingDown));
+            String tail = host.stderrTail(STDERR_TAIL_LINES);
+            KernelDiedException limited = host.memoryLimitDeath(id, tail);
+            died(limited != null ? limited : new KernelDiedException(id, reason, code, tail, shuttingDown));
             host.cleanup();
             onGone.accept(this);
             return code;
@@ -119,6 +121,9 @@ public final class Kernel implements AutoCloseable {
     /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
     static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, GatewayClient gateway, IoLoop loop,
                                            Executor callbacks, Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
+        if (gateway != null) {
+            KernelLimits.check(options.memoryLimit(), options.maxProcesses(), true); // not silently ignored
+        }
         Kernel kernel = gateway != null ? launchRemote(gateway, spec, options, loop, callbacks, blocking)
                 : launchLocal(spec, options, loop, callbacks, blocking);
         // Watched before anyone can see it: shutdown() needs `exited`, and an early exit must not be lost.
@@ -163,7 +168,10 @@ public final class Kernel implements AutoCloseable {
         return spec;
     }
 
-    /** The local process id, or -1 for a kernel on a gateway. */
+    /**
+     * The local kernel's process id as this JVM sees it (not bwrap's, when the kernel runs in a PID
+     * namespace of its own, where it sees itself as pid 2), or -1 for a kernel on a gateway.
+     */
     public long pid() {
         return host.pid();
     }

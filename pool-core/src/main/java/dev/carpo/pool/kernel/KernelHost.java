@@ -36,6 +36,11 @@ interface KernelHost {
     /** Deletes what the kernel left behind here (connection file, stderr file, reserved ports). */
     void cleanup();
 
+    /** Once the kernel is gone: why, when it was stopped for going over its memory limit; else {@code null}. */
+    default KernelMemoryLimitException memoryLimitDeath(String kernelId, String stderrTail) {
+        return null;
+    }
+
     /** The kernel's handle for messages: {@code process 123}, or {@code gateway kernel <id> on host:port}. */
     String describe();
 }

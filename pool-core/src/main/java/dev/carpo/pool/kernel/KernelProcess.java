@@ -26,37 +26,146 @@ public final class KernelProcess {
     private final Process process;
     private final Path stderrFile;
     private final boolean groupLeader;
+    private final ProcessHandle init;
+    private final ProcessHandle kernel;
+    private final KernelCgroup cgroup;
+    private final long memoryLimit;
+    private final MemoryWatchdog.Watch watch;
     private final CompletableFuture<Integer> exit;
+    private volatile String limitedBy;
+    private volatile long limitPeak = -1;
 
     /**
-     * @param groupLeader the process leads its own process group (started with setsid): signals
+     * @param groupLeader the kernel leads its own process group (started with setsid): signals
      *        then reach the whole group, as jupyter_client's killpg does, and whatever is left of
      *        the group when the kernel exits is ended with it
+     * @param namespaced {@code process} is bwrap, whose init's child is the kernel, in a PID namespace
+     *        that ends with it (see {@link PidNamespace})
+     * @param cgroup the kernel's cgroup, or {@code null}
      */
-    KernelProcess(Process process, Path stderrFile, boolean groupLeader) {
+    KernelProcess(Process process, Path stderrFile, boolean groupLeader, boolean namespaced, KernelCgroup cgroup, long memoryLimit) {
         this.process = process;
         this.stderrFile = stderrFile;
         this.groupLeader = groupLeader;
-        if (groupLeader) {
-            // Children the kernel's code started (a subprocess, a wrapper's real kernel) must not outlive it.
-            // Best effort, and apart from `exit`: a failed cleanup must never hide the kernel's death.
-            process.onExit().thenRun(() -> {
-                try {
-                    kill("KILL", "-" + process.pid());
-                } catch (RuntimeException e) {
-                    LOG.warn("could not end what is left of kernel process group {}: {}", process.pid(), e.getMessage());
-                }
-            });
+        this.cgroup = cgroup;
+        this.memoryLimit = memoryLimit;
+        ProcessHandle[] found = namespaced ? findKernel(process) : null;
+        this.init = found != null ? found[0] : null;
+        this.kernel = found != null ? found[1] : process.toHandle();
+        if (cgroup != null) {
+            try {
+                enter(cgroup);
+            } catch (RuntimeException e) {
+                killNow();
+                throw e;
+            }
         }
-        this.exit = process.onExit().thenApply(Process::exitValue);
+        this.watch = memoryLimit <= 0 ? null
+                : MemoryWatchdog.watch(process.pid(), memoryLimit, cgroup != null && cgroup.limitsMemory() ? cgroup : null, peak -> {
+                    limitPeak = peak;
+                    limitedBy = cgroup != null && cgroup.limitsMemory() ? "the OOM killer of its " + cgroup.describe() : "carpo's /proc watchdog";
+                    killNow();
+                });
+        // Best effort, and apart from the exit code: a failed cleanup must never hide the kernel's death.
+        this.exit = process.onExit().thenApply(p -> {
+            try {
+                afterExit();
+            } catch (RuntimeException e) {
+                LOG.warn("could not end what is left of kernel process {}: {}", kernel.pid(), e.getMessage());
+            }
+            return p.exitValue();
+        });
     }
 
+    /** bwrap's init and, its child, the kernel: there within milliseconds of the start (5 s at most). */
+    private static ProcessHandle[] findKernel(Process bwrap) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline && bwrap.isAlive()) {
+            ProcessHandle init = bwrap.children().findFirst().orElse(null);
+            ProcessHandle kernel = init == null ? null : init.children().findFirst().orElse(null);
+            if (kernel != null) {
+                return new ProcessHandle[] {init, kernel};
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+        if (bwrap.isAlive()) {
+            bwrap.destroyForcibly();
+            throw new KernelStartException("bwrap (process " + bwrap.pid() + ") did not start the kernel within 5 s");
+        }
+        return null; // exited at once: its exit code and stderr say why
+    }
+
+    /**
+     * Moves the kernel's processes into its cgroup. They are already running, so a child forked
+     * while we move its parent is caught on the next pass (once a parent is in, its children are born in).
+     */
+    private void enter(KernelCgroup cg) {
+        for (int pass = 0; pass < 10; pass++) {
+            boolean moved = false;
+            java.util.List<ProcessHandle> all = new ArrayList<>();
+            all.add(process.toHandle());
+            process.descendants().forEach(all::add);
+            for (ProcessHandle h : all) {
+                if (!cg.contains(h.pid())) {
+                    cg.add(h.pid());
+                    moved = true;
+                }
+            }
+            if (!moved) {
+                return;
+            }
+        }
+    }
+
+    private void afterExit() {
+        if (watch != null) {
+            watch.stop();
+        }
+        if (limitedBy == null && cgroup != null && cgroup.limitsMemory() && cgroup.oomKilled()) {
+            limitPeak = cgroup.peak();
+            limitedBy = "the OOM killer of its " + cgroup.describe();
+        }
+        // Children the kernel's code started (a subprocess, a wrapper's real kernel) must not outlive it.
+        // In a PID namespace Linux has already killed them with its init.
+        if (groupLeader && init == null) {
+            kill("KILL", "-" + kernel.pid());
+        }
+        if (cgroup != null) {
+            MemoryWatchdog.removeWhenEmpty(cgroup);
+        }
+    }
+
+    /** SIGKILL to the kernel and all it started, now. */
+    private void killNow() {
+        if (init != null) {
+            init.destroyForcibly(); // the namespace ends with its init
+        }
+        kernel.descendants().forEach(ProcessHandle::destroyForcibly);
+        kernel.destroyForcibly();
+        if (cgroup != null) {
+            cgroup.killAll();
+        }
+    }
+
+    /** The kernel's own process id (inside bwrap, bwrap's grandchild). */
     public long pid() {
-        return process.pid();
+        return kernel.pid();
     }
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** Why the kernel was stopped for memory, or {@code null} when it was not. */
+    KernelMemoryLimitException memoryLimitDeath(String kernelId, String stderrTail) {
+        String by = limitedBy;
+        return by == null ? null : new KernelMemoryLimitException(kernelId, memoryLimit, limitPeak, by, stderrTail);
+    }
+
+    /** How the kernel is contained, for messages: {@code bwrap, cgroup v1 k-…}. */
+    String containment() {
+        return (init != null ? "PID namespace" : "no PID namespace") + (cgroup != null ? ", " + cgroup.describe() : "")
+                + (watch != null && (cgroup == null || !cgroup.limitsMemory()) ? ", /proc watchdog" : "");
     }
 
     /** Completes with the exit code when the process ends (negative signal numbers are reported as 128+n by the OS). */
@@ -88,7 +197,8 @@ public final class KernelProcess {
         if (!process.isAlive()) {
             return;
         }
-        kill(name, groupLeader ? "-" + process.pid() : Long.toString(process.pid()));
+        // The kernel's group, never bwrap's: a signal that ended bwrap would end the kernel.
+        kill(name, groupLeader ? "-" + kernel.pid() : Long.toString(kernel.pid()));
     }
 
     /** {@code kill -s NAME -- TARGET}, never through a shell; a target already gone is not an error. */
@@ -114,9 +224,10 @@ public final class KernelProcess {
      * period plus a short wait for SIGKILL to land).
      */
     public void terminateTree(long graceMillis) {
+        // SIGTERM to the kernel and its descendants only: bwrap's init ignores it, and kills the rest when the kernel is gone.
         List<ProcessHandle> tree = new ArrayList<>();
-        process.descendants().forEach(tree::add);
-        tree.add(process.toHandle());
+        kernel.descendants().forEach(tree::add);
+        tree.add(kernel);
         tree.forEach(ProcessHandle::destroy);
         try {
             process.onExit().get(graceMillis, TimeUnit.MILLISECONDS);
@@ -126,6 +237,9 @@ public final class KernelProcess {
             Thread.currentThread().interrupt();
         }
         tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        if (process.isAlive()) {
+            killNow();
+        }
         try {
             process.onExit().get(5, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -74,6 +74,11 @@ final class LocalKernelHost implements KernelHost {
     }
 
     @Override
+    public KernelMemoryLimitException memoryLimitDeath(String kernelId, String stderrTail) {
+        return process.memoryLimitDeath(kernelId, stderrTail);
+    }
+
+    @Override
     public String describe() {
         return "process " + process.pid();
     }

@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
  * Starts a kernel as a local child process, as jupyter_client's {@code LocalProvisioner}: argv
  * placeholders filled in, no shell, the spec's env over ours, {@code JPY_PARENT_PID} set so the
  * kernel exits when this JVM dies (even by SIGKILL), and a new session ({@code setsid}) so a
- * Ctrl-C at the terminal reaches carpo, not every kernel.
+ * Ctrl-C at the terminal reaches carpo, not every kernel. Where it can, in a PID namespace of its
+ * own ({@link PidNamespace}) and a cgroup ({@link KernelCgroup}), with its memory limit watched
+ * ({@link MemoryWatchdog}).
  */
 final class LocalProvisioner {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
@@ -22,10 +24,17 @@ final class LocalProvisioner {
     private LocalProvisioner() {
     }
 
-    static KernelProcess launch(KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile) {
+    static KernelProcess launch(String kernelId, KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile) {
         List<String> command = new ArrayList<>();
         boolean ownSession = Files.isExecutable(SETSID);
+        List<String> namespace = PidNamespace.prefix();
         if (ownSession) {
+            // Outside bwrap too, so a Ctrl-C at the terminal reaches neither bwrap nor the kernel.
+            command.add(SETSID.toString());
+        }
+        command.addAll(namespace);
+        if (ownSession && !namespace.isEmpty()) {
+            // The kernel's own session and group (bwrap's init is not in it): SIGINT goes to that group.
             command.add(SETSID.toString());
         }
         command.addAll(argv(spec, connectionFile));
@@ -35,7 +44,9 @@ final class LocalProvisioner {
         Map<String, String> parent = Map.copyOf(env);
         spec.env().forEach((k, v) -> env.put(k, substitute(v, parent)));
         env.putAll(options.env());
-        env.put("JPY_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
+        // In a namespace the kernel's parent is bwrap's init (pid 1), which ipykernel's parent poller would
+        // take for "parent gone": 1 turns the poller off; --die-with-parent ends the namespace with the JVM.
+        env.put("JPY_PARENT_PID", namespace.isEmpty() ? Long.toString(ProcessHandle.current().pid()) : "1");
         if (options.workingDirectory() != null) {
             if (!Files.isDirectory(options.workingDirectory())) {
                 throw new KernelStartException("kernel working directory " + options.workingDirectory() + " does not exist");
@@ -46,11 +57,26 @@ final class LocalProvisioner {
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.redirectError(stderrFile.toFile());
+        KernelCgroup cgroup = null;
+        if (options.maxProcesses() > 0 && !Cgroups.roots().pids()) {
+            throw new KernelStartException(KernelLimits.noPidsCgroup());
+        }
+        if (Cgroups.enabled()) {
+            cgroup = KernelCgroup.create(kernelId, options.memoryLimit(), options.maxProcesses(), namespace.isEmpty() ? 0 : 2);
+        }
         try {
-            return new KernelProcess(builder.start(), stderrFile, ownSession);
+            return new KernelProcess(PidNamespace.start(builder), stderrFile, ownSession, !namespace.isEmpty(), cgroup, options.memoryLimit());
         } catch (IOException e) {
+            if (cgroup != null) {
+                cgroup.remove();
+            }
             throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir()
                     + "): cannot run " + spec.argv().get(0) + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (cgroup != null) {
+                MemoryWatchdog.removeWhenEmpty(cgroup);
+            }
+            throw e;
         }
     }
 

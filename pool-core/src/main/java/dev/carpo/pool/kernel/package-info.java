@@ -7,7 +7,11 @@
  *   <li>launch (the provisioner), chosen by {@link dev.carpo.pool.kernel.KernelOptions#gateway()}:
  *       locally ({@code LocalProvisioner}, {@code LocalKernelHost}), connection info on 127.0.0.1
  *       with five reserved ports and a fresh key, written 0600; the kernel started without a shell,
- *       in its own session, with {@code JPY_PARENT_PID} so it exits when the JVM dies. Or on a
+ *       in its own session, in a PID namespace of its own where bubblewrap works ({@code PidNamespace}:
+ *       its descendants end with it, and it all ends when the JVM dies), else with {@code JPY_PARENT_PID}
+ *       so it exits when the JVM dies; in a cgroup where one is writable ({@code KernelCgroup}: memory
+ *       limit, process cap, every descendant killed at its end), its memory limit otherwise watched
+ *       from /proc ({@code MemoryWatchdog}). Or on a
  *       gateway ({@code RemoteKernelHost} over {@link dev.carpo.pool.kernel.GatewayClient}):
  *       {@code POST /api/kernels}, liveness polled on {@code /api/kernels/{id}}, {@code DELETE} to end;</li>
  *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>

@@ -100,8 +100,10 @@ class KernelLifecycleTest {
     @Test
     void processesTheKernelStartedDieWithIt() throws Exception {
         Kernel kernel = python(TestKernels.options(runtimeDir));
-        long child = Long.parseLong(kernel.execute("import subprocess; subprocess.Popen(['sleep', '300']).pid", T).text());
-        assertThat(ProcessHandle.of(child)).isPresent();
+        String marker = "300." + (100_000 + new java.util.Random().nextInt(800_000)); // a sleep no other process has
+        kernel.execute("import subprocess; subprocess.Popen(['sleep', '" + marker + "']) and None", T);
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestKernels.pidsWith(marker).size() == 1);
+        long child = TestKernels.pidsWith(marker).get(0);
 
         kernel.close(); // a clean exit on shutdown_request: the sleep would otherwise be left running
 
@@ -250,10 +252,10 @@ class KernelLifecycleTest {
             assertThat(ports).hasSize(16 * Channel.values().length);
             List<CompletableFuture<KernelExecution>> runs = new ArrayList<>();
             for (int i = 0; i < kernels.size(); i++) {
-                runs.add(kernels.get(i).execute(ExecuteRequest.of("import os; (os.getpid(), " + i + ")")));
+                runs.add(kernels.get(i).execute(ExecuteRequest.of("(" + TestKernels.KERNEL_ID + ", " + i + ")")));
             }
             for (int i = 0; i < kernels.size(); i++) {
-                assertThat(runs.get(i).get(60, TimeUnit.SECONDS).text()).isEqualTo("(" + kernels.get(i).pid() + ", " + i + ")");
+                assertThat(runs.get(i).get(60, TimeUnit.SECONDS).text()).isEqualTo("('" + kernels.get(i).id() + "', " + i + ")");
             }
         } finally {
             CompletableFuture.allOf(kernels.stream().map(Kernel::shutdown).toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
@@ -307,12 +309,17 @@ class KernelLifecycleTest {
             });
             kernelPid = pid.get(120, TimeUnit.SECONDS);
             ProcessHandle kernel = ProcessHandle.of(kernelPid).orElseThrow();
-            assertThat(kernel.parent().map(ProcessHandle::pid)).contains(child.pid());
+            // Its parent, or in a PID namespace the bwrap init under the bwrap under the JVM.
+            List<Long> ancestors = new ArrayList<>();
+            for (ProcessHandle p = kernel.parent().orElse(null); p != null && ancestors.size() < 4; p = p.parent().orElse(null)) {
+                ancestors.add(p.pid());
+            }
+            assertThat(ancestors).contains(child.pid());
 
             child.destroyForcibly(); // SIGKILL: no shutdown hook runs
             assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-            // ipykernel polls its parent (JPY_PARENT_PID) and exits once it is gone.
+            // bwrap --die-with-parent ends the kernel's namespace; without bwrap, ipykernel polls its parent (JPY_PARENT_PID).
             await().atMost(Duration.ofSeconds(20)).until(() -> !kernel.isAlive());
         } finally {
             child.destroyForcibly();

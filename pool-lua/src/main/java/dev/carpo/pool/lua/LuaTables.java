@@ -101,6 +101,7 @@ final class LuaTables {
         t.set("cancelled", s.cancelled());
         t.set("rejected", s.rejected());
         t.set("kernel_died", s.kernelDied());
+        t.set("memory_limited", s.memoryLimited());
         t.set("kernels_started", s.kernelsStarted());
         t.set("start_failures", s.startFailures());
         t.set("restarts", s.restarts());

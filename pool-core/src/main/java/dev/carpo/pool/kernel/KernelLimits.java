@@ -1,0 +1,39 @@
+package dev.carpo.pool.kernel;
+
+/**
+ * Whether this machine can hold kernels to {@link KernelOptions#memoryLimit()} and
+ * {@link KernelOptions#maxProcesses()}, asked when a pool is created so that a limit that cannot
+ * hold is refused up front rather than at every kernel start.
+ */
+public final class KernelLimits {
+    private KernelLimits() {
+    }
+
+    /**
+     * @param remote the kernels run on a gateway, where carpo has no hold on their processes
+     * @throws IllegalArgumentException naming the option and why it cannot hold
+     */
+    public static void check(long memoryLimit, int maxProcesses, boolean remote) {
+        if (remote && (memoryLimit > 0 || maxProcesses > 0)) {
+            throw new IllegalArgumentException((memoryLimit > 0 ? "memoryLimit" : "maxProcesses")
+                    + " is for local kernels only: a gateway's kernels run on its server, beyond carpo's reach"
+                    + " (set their limits on the server, e.g. in Enterprise Gateway's kernel launchers)");
+        }
+        if (!remote && maxProcesses > 0 && !Cgroups.roots().pids()) {
+            throw new IllegalArgumentException(noPidsCgroup());
+        }
+        if (!remote && memoryLimit > 0 && !Cgroups.roots().memory()
+                && !java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/statm"))) {
+            // Without /proc the watchdog would see 0 bytes for ever: a limit that silently never holds.
+            throw new IllegalArgumentException("memoryLimit needs a memory cgroup or Linux's /proc (for carpo's watchdog),"
+                    + " and there is neither here");
+        }
+    }
+
+    static String noPidsCgroup() {
+        return "maxProcesses needs a writable pids cgroup (cgroup v1 pids hierarchy, or a delegated cgroup v2 with the pids controller"
+                + ", -Dcarpo.cgroup.root), and there is none here" + ("off".equalsIgnoreCase(System.getProperty("carpo.cgroups", ""))
+                ? " (-Dcarpo.cgroups=off)" : "") + "; RLIMIT_NPROC (prlimit --nproc) is no substitute: it counts every process of"
+                + " the user, not the kernel's, and root ignores it";
+    }
+}
