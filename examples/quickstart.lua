@@ -14,8 +14,9 @@ carpo.scale_pool(lang, 5)
 
 io.write("stdout:     ", r.stdout)
 print(("status:     %s on instance %d in %.2f ms"):format(r.status, r.instance, r.duration_ms))
-print("instance 2: kernel pid " .. r2.result)
 local err = carpo.execute_code(code.fail)                      -- with one pool, the language may be left out
-print("error:      " .. err.error.ename .. ": " .. err.error.evalue)
 local s = carpo.pool_stats(lang)
+-- Each local kernel runs in a PID namespace of its own (where bubblewrap works): all its processes end with it.
+print(("instance 2: pid %s in its PID namespace, %d outside"):format(r2.result, s.instances[2].pid))
+print("error:      " .. err.error.ename .. ": " .. err.error.evalue)
 print(("pool:       size %d, idle %d, busy %d, ok %d, errors %d"):format(s.size, s.idle, s.busy, s.ok, s.errors))
