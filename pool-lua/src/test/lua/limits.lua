@@ -24,8 +24,12 @@ t.eq(cut.truncated, true, "a job's own max_output")
 t.raises({"execute_code: option 'max_output' must be a whole number of bytes, at least 1024, got number 1.5"}, function()
   local x = carpo.execute_code("1", {max_output = 1.5}) return x end)
 
--- One message past the pool's bound (twice max_output plus 64 KiB) is refused unread: the job ends with the reason.
+-- One message within the pool's bound (twice max_output plus 64 KiB, at least 2 MiB + 64 KiB) is received and cut.
+local burst = carpo.execute_code("print('y' * 1_000_000)")
+t.eq(burst.truncated, true, "a 1 MB print on a 4 KiB pool is kept head and tail")
+t.eq(#burst.stdout < 5000, true, "kept within the limit (" .. #burst.stdout .. ")")
+-- One past it is refused unread: the job ends with the reason.
 t.raises({"execute_code: output_limit: pool 'py' instance 1", "on iopub", "refused unread"}, function()
-  local x = carpo.execute_code("print('y' * 1_000_000)") return x end)
+  local x = carpo.execute_code("print('y' * 3_000_000)") return x end)
 t.eq(carpo.execute_code("6 * 7").result, "42", "the kernel serves the next job")
 t.eq(carpo.pool_stats("py").output_limited, 1, "counted in pool_stats")

@@ -150,7 +150,7 @@ public final class LanguagePool implements AutoCloseable {
                 .heartbeatTimeout(options.heartbeatTimeout())
                 .shutdownGrace(options.shutdownGrace())
                 .gateway(options.gateway())
-                .maxMessageBytes(options.maxOutputBytes() >= Integer.MAX_VALUE / 2 ? Integer.MAX_VALUE : 2 * options.maxOutputBytes() + (64 << 10))
+                .maxMessageBytes(options.maxMessageBytes())
                 .memoryLimit(options.memoryLimit())
                 .maxProcesses(options.maxProcesses())
                 .build();
@@ -1102,8 +1102,9 @@ public final class LanguagePool implements AutoCloseable {
                 s.lease = null;
             }
             after.add(() -> invalidate(pk));
-            if (System.nanoTime() - pk.joinedNanos() < EARLY_DEATH.toNanos()) {
+            if (System.nanoTime() - pk.joinedNanos() < EARLY_DEATH.toNanos() && !(cause instanceof KernelMemoryLimitException)) {
                 // Crashed right after starting: like a failed start, restarts back off and the circuit can open.
+                // (Not a memory limit: that is what a job did, and a fresh kernel is the cure, at once.)
                 backOff(cause, after);
             }
             if (s.retiring || (activeCount() > min && s.queue.isEmpty())) {
@@ -1162,8 +1163,9 @@ public final class LanguagePool implements AutoCloseable {
     }
 
     private PoolOutputLimitException outputLimit(Job job, OutputLimitException refused) {
-        return new PoolOutputLimitException(language, job.index, refused.getMessage() + " (maxMessageBytes, twice maxOutputBytes "
-                + options.maxOutputBytes() + " plus 64 KiB); the job was ended and its kernel interrupted", refused);
+        return new PoolOutputLimitException(language, job.index, refused.getMessage()
+                + " (PoolOptions.maxMessageBytes(), from maxOutputBytes " + options.maxOutputBytes()
+                + "); the job was ended and its kernel interrupted", refused);
     }
 
     void cancelled(Job job, boolean interrupt) {

@@ -51,8 +51,9 @@ import java.util.Map;
  *        each start request and {@code workingDirectory} is a path on the server
  * @param maxOutputBytes output a job keeps at most (stream text, rich data, tracebacks, reply payloads, in
  *        UTF-8 bytes); past it the head and the tail are kept and the middle dropped
- *        ({@link ExecutionResult#truncated()}); one kernel message larger than twice this (plus 64 KiB
- *        of envelope) is refused unread and ends its job with a {@link PoolOutputLimitException}
+ *        ({@link ExecutionResult#truncated()}); one kernel message larger than {@link #maxMessageBytes()}
+ *        (twice this plus 64 KiB, at least 2 MiB + 64 KiB) is refused unread and ends its job with a
+ *        {@link PoolOutputLimitException}
  * @param memoryLimit resident memory a local kernel (with everything it started) may use, in bytes, or 0
  *        for none; a kernel over it is stopped and its job fails with {@link PoolMemoryLimitException}.
  *        Held by the kernel's cgroup where one is writable, else by a /proc watchdog; refused for a gateway
@@ -189,6 +190,18 @@ public record PoolOptions(
     public Duration maxStartWait(int kernels) {
         long rounds = (Math.max(1, kernels) + (long) maxConcurrentStarts - 1) / maxConcurrentStarts;
         return startupTimeout.multipliedBy(rounds + maxStartAttempts);
+    }
+
+    /**
+     * The largest message the pool's kernels may send, which is received whole and then cut to the
+     * job's limit: twice {@link #maxOutputBytes()} (JSON escapes text) plus 64 KiB of envelope, and
+     * never less than the default's 2 MiB + 64 KiB, so that a pool with a small limit still
+     * truncates an ordinary burst (ipykernel sends what a cell printed in 0.2 s as one message)
+     * rather than refusing it. A larger message is refused unread ({@link PoolOutputLimitException}).
+     */
+    public long maxMessageBytes() {
+        long floor = dev.carpo.pool.kernel.KernelOptions.DEFAULT_MAX_MESSAGE_BYTES;
+        return maxOutputBytes >= Integer.MAX_VALUE / 2 ? Integer.MAX_VALUE : Math.max(floor, 2 * maxOutputBytes + (64 << 10));
     }
 
     /** The default for {@link #maxConcurrentStarts()}: the cores, at least 2 (a start is mostly CPU: the kernel's imports). */

@@ -70,7 +70,7 @@ class GatewayPoolTest {
             assertThat(r.truncated()).isTrue();
             assertThat(r.stdout()).startsWith("0\n1\n").endsWith("19999\n").contains("bytes of output dropped]");
 
-            // Past the wire bound (2 x 16 KiB + 64 KiB) the WebSocket message is skipped unread, never collected. (A reply:
+            // Past the wire bound (2 MiB + 64 KiB) the WebSocket message is skipped unread, never collected. (A reply:
             // Jupyter Server's own iopub rate limit would replace a huge print with its warning.)
             Throwable refused = catchThrowable(() -> py.submit("get_ipython().payload_manager.write_payload("
                     + "{'source': 'page', 'data': {'text/plain': 'z' * 3_000_000}, 'start': 0})").get(60, TimeUnit.SECONDS));

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Output limits against a real ipykernel: head and tail kept, the middle dropped and said so, for
  * every kind of output; a message too large to receive ends its job at once with a clear reason.
- * One pool of one kernel with a 64 KiB limit (so a message over 192 KiB is refused).
+ * One pool of one kernel with a 64 KiB limit (a message over 2 MiB + 64 KiB, the floor of the bound, is refused).
  */
 class OutputLimitsTest {
     static final long LIMIT = 64 * 1024;

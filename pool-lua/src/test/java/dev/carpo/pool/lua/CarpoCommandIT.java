@@ -197,6 +197,18 @@ class CarpoCommandIT {
     }
 
     @Test
+    void untrustedExample() throws Exception {
+        Run run = carpo(Duration.ofSeconds(240), "run", "examples/untrusted.lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).as(run.stderr()).contains("flood:   ok, truncated=true", "first line 0, last line 99999",
+                "huge:    execute_code: output_limit: pool 'python' instance 1", "refused unread",
+                "memory:  execute_code: memory_limit: pool 'python' instance 1", "went over its memory limit of 268,435,456 bytes",
+                "'instance 2 untouched'", "refused (BlockingIOError); the kernel lives on",
+                "output_limited 1, memory_limited 1, kernel_died 0, size 2");
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
     void parallelMapExample() throws Exception {
         Run run = carpo(Duration.ofSeconds(240), "run", "examples/parallel_map.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
