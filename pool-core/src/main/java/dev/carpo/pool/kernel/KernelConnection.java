@@ -55,6 +55,10 @@ final class KernelConnection {
     private boolean iopubSeen;
     private boolean isReady;
     private Runnable probeTimer = () -> { };
+    /** The iopub socket was reopened after a refused message and has not delivered yet: a PUB drops what it sends before a SUB joins. */
+    private boolean iopubRejoining;
+    private final List<Message> held = new ArrayList<>();
+    private Runnable rejoinTimer = () -> { };
     private volatile KernelDiedException death;
     private volatile String readiness = "sockets not yet open";
     private volatile String executionState = "starting";
@@ -234,7 +238,11 @@ final class KernelConnection {
                 });
             }
             p.sent = Instant.now();
-            transport.send(channel, message);
+            if (iopubRejoining && p instanceof ExecutionPending) {
+                held.add(message); // sent once iopub delivers again, or its output would go to no one
+            } else {
+                transport.send(channel, message);
+            }
         });
         if (!queued) {
             p.fail(loopGone());
@@ -294,6 +302,8 @@ final class KernelConnection {
         death = cause;
         removeStopHook.run();
         probeTimer.run();
+        rejoinTimer.run();
+        held.clear();
         completeLater(() -> ready.completeExceptionally(cause));
         List<Pending> failed = new ArrayList<>(pending.values());
         pending.clear();
@@ -367,9 +377,25 @@ final class KernelConnection {
         }
     }
 
+    /**
+     * Probes with kernel_info until the reopened iopub socket delivers (any message, such as the
+     * probe's busy status, proves it has joined); executions asked for meanwhile wait in {@link #held}.
+     */
+    private void rejoinIopub() {
+        if (!iopubRejoining || death != null) {
+            return;
+        }
+        transport.send(Channel.SHELL, session.request("kernel_info_request", WireCodec.mapper().createObjectNode()));
+        rejoinTimer = loop.schedule(IOPUB_GRACE, this::rejoinIopub);
+    }
+
     /** A message on {@code channel} was over {@code maxMessageBytes} and refused unread; we cannot know which request it was for. */
     private void refused(Channel channel, long limitBytes) {
         rejected.incrementAndGet();
+        if (channel == Channel.IOPUB && !iopubRejoining) {
+            iopubRejoining = true;
+            rejoinIopub();
+        }
         OutputLimitException e = new OutputLimitException(kernelId, channel == null ? "its WebSocket" : channel.wireName(), limitBytes);
         LOG.warn("{}", e.getMessage());
         for (Pending p : new ArrayList<>(pending.values())) {
@@ -384,6 +410,16 @@ final class KernelConnection {
     private void dispatch(Channel channel, Message message) {
         if (!isReady) {
             watchReadiness(channel, message);
+        }
+        if (channel == Channel.IOPUB && iopubRejoining) {
+            iopubRejoining = false;
+            rejoinTimer.run();
+            for (Message m : held) {
+                if (pending.containsKey(m.header().msgId())) { // not timed out or cancelled while held
+                    transport.send(Channel.SHELL, m);
+                }
+            }
+            held.clear();
         }
         if (channel == Channel.IOPUB && "status".equals(message.type())) {
             executionState = message.content().path("execution_state").asText(executionState);
