@@ -43,6 +43,9 @@ public final class FloodMain {
             report("coalesced", flood, "for _ in range(300): print('x' * 1_000_000)");
             report("flushed", flood, "import sys\nfor _ in range(300):\n    print('x' * 1_000_000)\n    sys.stdout.flush()");
             report("result", flood, "'x' * 200_000_000");
+            // One message of 200 frames of 2 MB each: every frame is within the bound, the message is not.
+            report("frames", flood, "k = get_ipython().kernel\nk.session.send(k.iopub_socket, 'display_data', "
+                    + "{'data': {'text/plain': 'x'}, 'metadata': {}}, parent=k.get_parent(), buffers=[b'x' * 2_000_000] * 200)");
             ticker.shutdown();
             ticker.awaitTermination(40, TimeUnit.SECONDS);
             System.out.println("AFTER flood " + flood.execute("1 + 1").text() + " " + flood.stats().state()

@@ -39,6 +39,7 @@ class OutputFloodTest {
         assertThat(log).containsPattern("FLOOD coalesced (OK truncated=true|FAILED output_limit)");
         assertThat(log).containsPattern("FLOOD flushed OK truncated=true dropped=29\\d{7} stdout=10\\d{5} ");
         assertThat(log).containsPattern("FLOOD result FAILED output_limit .*on iopub");
+        assertThat(log).containsPattern("FLOOD frames FAILED output_limit .*sent more on iopub than .* it was cut off");
         System.out.println(log.lines().filter(l -> l.startsWith("FLOOD") || l.startsWith("SMALL") || l.startsWith("AFTER") || l.startsWith("HEAP"))
                 .reduce((a, b) -> a + "\n" + b).orElse(""));
     }

@@ -88,6 +88,43 @@ class OutputLimitsTest {
     }
 
     @Test
+    void aSlowListenerMissesWhatItCannotKeepUpWithAndIsToldSo() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger outputs = new java.util.concurrent.atomic.AtomicInteger();
+        long[] missed = {-1};
+        OutputListener slow = new OutputListener() {
+            @Override
+            public void onOutput(DisplayOutput output) {
+                if (outputs.getAndIncrement() == 0) {
+                    try {
+                        release.await(30, TimeUnit.SECONDS); // held until the kernel has sent every update
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+
+            @Override
+            public void onTruncated(long droppedBytes) {
+                missed[0] = droppedBytes;
+            }
+        };
+        Path done = dir.resolve("updates-sent");
+        var future = py.submit("from IPython.display import display, HTML\nh = display(HTML('start'), display_id=True)\n"
+                + "for i in range(500): h.update(HTML(str(i) * 3_000))\nopen(r'" + done + "', 'w').close()",
+                ExecuteOptions.builder().listener(slow).build());
+        // The kernel's 500 updates of 3-9 KB each (4 MB in all) arrive while the listener is stuck: they must not all be queued for it.
+        await().atMost(T).until(() -> java.nio.file.Files.exists(done));
+        release.countDown();
+        ExecutionResult r = future.get(T.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(r.status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(r.outputs()).hasSize(1);
+        assertThat(r.outputs().get(0).text("text/html")).startsWith("499499");
+        await().atMost(T).until(() -> missed[0] > 0);
+        assertThat(outputs.get()).isLessThan(500);
+    }
+
+    @Test
     void outputWithinTheLimitIsWholeAndNotTruncated() throws Exception {
         ExecutionResult r = run("print('x' * 1000)");
         assertThat(r.truncated()).isFalse();

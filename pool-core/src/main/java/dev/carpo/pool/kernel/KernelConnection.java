@@ -119,9 +119,9 @@ final class KernelConnection {
                 }
 
                 @Override
-                public void onRefused(Channel channel, long limitBytes) {
+                public void onRefused(Channel channel, long limitBytes, String what) {
                     if (death == null) {
-                        refused(channel, limitBytes);
+                        refused(channel, limitBytes, what);
                     }
                 }
 
@@ -240,8 +240,10 @@ final class KernelConnection {
             p.sent = Instant.now();
             if (iopubRejoining && p instanceof ExecutionPending) {
                 held.add(message); // sent once iopub delivers again, or its output would go to no one
-            } else {
-                transport.send(channel, message);
+            } else if (!transport.send(channel, message)) {
+                pending.remove(p.msgId);
+                p.fail(new KernelException("kernel " + kernelId + " cannot take a " + message.type() + " on " + channel.wireName()
+                        + " now (its socket is being reopened after a refused message, or its queue is full)"));
             }
         });
         if (!queued) {
@@ -390,13 +392,15 @@ final class KernelConnection {
     }
 
     /** A message on {@code channel} was over {@code maxMessageBytes} and refused unread; we cannot know which request it was for. */
-    private void refused(Channel channel, long limitBytes) {
+    private void refused(Channel channel, long limitBytes, String what) {
         rejected.incrementAndGet();
         if (channel == Channel.IOPUB && !iopubRejoining) {
             iopubRejoining = true;
             rejoinIopub();
         }
-        OutputLimitException e = new OutputLimitException(kernelId, channel == null ? "its WebSocket" : channel.wireName(), limitBytes);
+        String on = channel == null ? "its WebSocket" : channel.wireName();
+        OutputLimitException e = what == null ? new OutputLimitException(kernelId, on, limitBytes)
+                : new OutputLimitException(kernelId, on, limitBytes, what);
         LOG.warn("{}", e.getMessage());
         for (Pending p : new ArrayList<>(pending.values())) {
             if (p.onRefused(channel, e)) {
@@ -572,6 +576,11 @@ final class KernelConnection {
         final CompletableFuture<KernelExecution> result;
         final ExecuteRequest request;
         final OutputBuffer output;
+        private final AtomicLong listenerQueued = new AtomicLong();
+        /** Listener calls skipped because too many were queued (loop thread). */
+        private long listenerMissed;
+        /** An input_request is with the handler and not yet answered (loop thread). */
+        private boolean inputPending;
         ExecutionError error;
         ObjectNode reply;
         /** The execute_reply was refused or unreadable: the execution ends, failed, once the kernel is idle. */
@@ -679,11 +688,25 @@ final class KernelConnection {
         private ObjectNode boundedReply(Message message) {
             ObjectNode content = message.content();
             long budget = Math.max(1024, request.maxOutputBytes() / 4);
-            if (message.wireBytes() > budget && (content.has("payload") || content.has("user_expressions"))) {
+            if (message.wireBytes() > budget) {
+                // Kept as the raw reply too (ExecutionResult.execution().reply()): bounded like the rest of the output.
                 ObjectNode copy = content.deepCopy();
-                copy.putArray("payload");
-                copy.putObject("user_expressions");
-                output.lost(message.wireBytes());
+                if (copy.has("payload") || copy.has("user_expressions")) {
+                    copy.putArray("payload");
+                    copy.putObject("user_expressions");
+                }
+                if (copy.has("traceback") || copy.has("evalue")) {
+                    ExecutionError bounded = output.bounded(errorFrom(copy));
+                    copy.put("ename", bounded.ename());
+                    copy.put("evalue", bounded.evalue());
+                    copy.putArray("traceback").addAll(bounded.traceback().stream()
+                            .map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
+                }
+                try {
+                    output.lost(Math.max(1, message.wireBytes() - WireCodec.mapper().writeValueAsBytes(copy).length));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    output.lost(message.wireBytes());
+                }
                 return copy;
             }
             return content;
@@ -709,7 +732,7 @@ final class KernelConnection {
                     OutputListener l = request.listener();
                     if (l != null) {
                         int count = executionCount;
-                        events.execute(() -> l.onStarted(count));
+                        toListener(OutputBuffer.ITEM_OVERHEAD, () -> l.onStarted(count));
                     }
                 }
                 case "stream" -> {
@@ -719,19 +742,20 @@ final class KernelConnection {
                     OutputListener l = request.listener();
                     String shown = output.stream(name, text);
                     if (shown != null && l != null) {
-                        events.execute(() -> l.onStream(name, shown));
+                        toListener(OutputBuffer.utf8Length(shown), () -> l.onStream(name, shown));
                     }
                 }
                 case "execute_result", "display_data" -> {
                     applyPendingClear();
                     DisplayOutput shown = output(message.type(), c);
                     if (output.output(shown, message.wireBytes())) {
-                        notifyOutput(shown);
+                        notifyOutput(shown, message.wireBytes());
                     }
                 }
                 case "update_display_data" -> {
                     DisplayOutput update = output("display_data", c);
-                    output.update(update.displayId(), update.data(), message.wireBytes()).forEach(this::notifyOutput);
+                    output.update(update.displayId(), update.data(), message.wireBytes())
+                            .forEach(o -> notifyOutput(o, message.wireBytes()));
                 }
                 case "clear_output" -> {
                     if (c.path("wait").asBoolean(false)) {
@@ -745,7 +769,7 @@ final class KernelConnection {
                     OutputListener l = request.listener();
                     ExecutionError e = error;
                     if (l != null) {
-                        events.execute(() -> l.onError(e));
+                        toListener(message.wireBytes(), () -> l.onError(e));
                     }
                 }
                 default -> {
@@ -763,20 +787,25 @@ final class KernelConnection {
             String prompt = message.content().path("prompt").asText("");
             boolean password = message.content().path("password").asBoolean(false);
             InputHandler handler = request.input();
-            if (handler == null) {
-                // allow_stdin was false, yet the kernel asked: answer EOF so it raises instead of waiting forever.
+            if (handler == null || inputPending) {
+                // allow_stdin was false, yet the kernel asked (or it asks again before the last answer): answer EOF
+                // so it raises instead of waiting forever, and requests never pile up behind a person.
                 sendInputReply(message, "\u0004");
                 return false;
             }
+            inputPending = true;
+            String shortPrompt = prompt.length() > 4096 ? prompt.substring(0, 4096) + "…" : prompt;
             events.execute(() -> {
                 String answer;
                 try {
-                    answer = handler.answer(prompt, password);
+                    answer = handler.answer(shortPrompt, password);
                 } catch (RuntimeException e) {
                     LOG.warn("kernel {}: input handler failed; answering EOF", kernelId, e);
                     answer = "\u0004";
                 }
-                sendInputReply(message, answer == null ? "\u0004" : answer);
+                String value = answer == null ? "\u0004" : answer;
+                onLoop(() -> inputPending = false);
+                sendInputReply(message, value);
             });
             return false;
         }
@@ -792,18 +821,40 @@ final class KernelConnection {
             output.clear();
         }
 
-        private void notifyOutput(DisplayOutput output) {
+        private void notifyOutput(DisplayOutput output, long bytes) {
             OutputListener l = request.listener();
             if (l != null) {
-                events.execute(() -> l.onOutput(output));
+                toListener(bytes, () -> l.onOutput(output));
             }
+        }
+
+        /**
+         * Queues a listener call, unless calls already queued and not yet run hold the output limit's
+         * worth: a listener slower than the kernel (updates replace output in place, clear_output
+         * starts it again) must not make them pile up without bound. What it misses it is told of.
+         */
+        private void toListener(long bytes, Runnable call) {
+            long cost = bytes + OutputBuffer.ITEM_OVERHEAD;
+            if (listenerQueued.get() + cost > request.maxOutputBytes()) {
+                listenerMissed += bytes;
+                return;
+            }
+            listenerQueued.addAndGet(cost);
+            events.execute(() -> {
+                try {
+                    call.run();
+                } finally {
+                    listenerQueued.addAndGet(-cost);
+                }
+            });
         }
 
         @Override
         void complete() {
+            output.finish();
             OutputListener l = request.listener();
-            if (output.truncated() && l != null) {
-                long dropped = output.droppedBytes();
+            if ((output.truncated() || listenerMissed > 0) && l != null) {
+                long dropped = output.droppedBytes() + listenerMissed;
                 events.execute(() -> {
                     l.onTruncated(dropped);
                     output.replayTail(l);

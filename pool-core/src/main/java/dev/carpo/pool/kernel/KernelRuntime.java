@@ -78,7 +78,8 @@ public final class KernelRuntime implements AutoCloseable {
     /** The I/O loop new kernels start on: a new one once the last died on its own. */
     public synchronized IoLoop liveLoop() {
         IoLoop current = loop;
-        if (current != null && current.isStopped() && current.failure() != null && !closed) {
+        // failure() is set before the loop stops taking work: a start in between must not pick the dying loop.
+        if (current != null && current.failure() != null && !closed) {
             LOG.error("kernel runtime {}: I/O loop died ({}); starting a new one", number, current.failure().toString());
             loop = newLoop();
         }

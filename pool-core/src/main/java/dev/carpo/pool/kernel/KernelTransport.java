@@ -22,8 +22,12 @@ interface KernelTransport {
         /** A well-signed message whose body could not be read; the exception names its type and the request it answers. */
         void onUnreadable(Channel channel, MessageRejectedException e);
 
-        /** A message over {@link KernelOptions#maxMessageBytes()} was refused unread on this channel ({@code null}: on every channel). */
-        void onRefused(Channel channel, long limitBytes);
+        /**
+         * A message over {@link KernelOptions#maxMessageBytes()} was refused unread on this channel
+         * ({@code null}: on every channel), or the socket was cut for holding too much unread;
+         * {@code what} says which, after "kernel ID " ({@code null}: a message over the bound).
+         */
+        void onRefused(Channel channel, long limitBytes, String what);
 
         /** Reading or decoding this kernel's messages failed (an Error such as OutOfMemoryError): the kernel is lost. */
         void onFailure(Channel channel, Throwable error);

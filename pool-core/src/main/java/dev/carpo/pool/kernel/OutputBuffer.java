@@ -17,17 +17,23 @@ import java.util.Map;
  * (UTF-8 bytes of text, wire bytes of rich data). Loop-thread only.
  */
 final class OutputBuffer {
-    /** One stream chunk or one rich output, in arrival order. */
+    /**
+     * What one kept item costs beyond its bytes (its object, its string, the list entry): without it a
+     * flood of one-character (or empty) messages would keep millions of items within a "1 MiB" limit.
+     */
+    static final int ITEM_OVERHEAD = 64;
+
+    /** One run of stream text (consecutive chunks of one stream are merged) or one rich output, in arrival order. */
     private static final class Item {
         final String stream; // "stdout"/"stderr", or null for a rich output
-        String text;
+        final StringBuilder text;
         DisplayOutput output;
         long bytes;
         final boolean inHead;
 
         Item(String stream, String text, DisplayOutput output, long bytes, boolean inHead) {
             this.stream = stream;
-            this.text = text;
+            this.text = text == null ? null : new StringBuilder(text);
             this.output = output;
             this.bytes = bytes;
             this.inHead = inHead;
@@ -49,6 +55,11 @@ final class OutputBuffer {
         this.tailCap = limit - headCap;
     }
 
+    /** How many items are kept (each costs {@link #ITEM_OVERHEAD} beyond its bytes). */
+    int items() {
+        return head.size() + tail.size();
+    }
+
     /** Whether anything was dropped. */
     boolean truncated() {
         return dropped > 0;
@@ -63,30 +74,46 @@ final class OutputBuffer {
         dropped += Math.max(1, bytes);
     }
 
+    private long headUsed() {
+        return headBytes + (long) head.size() * ITEM_OVERHEAD;
+    }
+
+    private long tailUsed() {
+        return tailBytes + (long) tail.size() * ITEM_OVERHEAD;
+    }
+
     /**
      * Adds stream text; returns what of it went into the head (all of it, its start when it fills the
      * head, or null), which may be shown as it streams. The rest goes to the tail.
      */
     String stream(String name, String text) {
-        long n = utf8Length(text);
-        if (!inTail && headBytes + n <= headCap) {
-            head.add(new Item(name, text, null, n, true));
-            headBytes += n;
-            return text;
+        if (text.isEmpty()) {
+            return null;
         }
+        long n = utf8Length(text);
         String shown = null;
         if (!inTail) {
-            shown = firstBytes(text, headCap - headBytes);
+            Item last = head.isEmpty() ? null : head.get(head.size() - 1);
+            boolean merge = last != null && name.equals(last.stream);
+            long room = headCap - headUsed() - (merge ? 0 : ITEM_OVERHEAD);
+            shown = n <= room ? text : room > 0 ? firstBytes(text, room) : "";
             if (!shown.isEmpty()) {
-                long h = utf8Length(shown);
-                head.add(new Item(name, shown, null, h, true));
+                long h = shown == text ? n : utf8Length(shown);
+                if (merge) {
+                    last.text.append(shown);
+                    last.bytes += h;
+                } else {
+                    head.add(new Item(name, shown, null, h, true));
+                }
                 headBytes += h;
-                text = text.substring(shown.length());
-                n -= h;
-            } else {
-                shown = null;
+            }
+            if (shown.length() == text.length()) {
+                return text;
             }
             inTail = true;
+            text = text.substring(shown.length());
+            n = utf8Length(text);
+            shown = shown.isEmpty() ? null : shown;
         }
         if (n > tailCap) {
             String kept = lastBytes(text, tailCap);
@@ -94,23 +121,29 @@ final class OutputBuffer {
             text = kept;
             n = utf8Length(kept);
         }
-        makeRoom(n);
-        tail.addLast(new Item(name, text, null, n, false));
+        Item last = tail.peekLast();
+        if (last != null && name.equals(last.stream)) {
+            last.text.append(text);
+            last.bytes += n;
+        } else {
+            tail.addLast(new Item(name, text, null, n, false));
+        }
         tailBytes += n;
+        compactPast(2 * tailCap);
         return shown;
     }
 
     /** Adds a rich output of {@code bytes} on the wire; returns true when it is in the head. */
     boolean output(DisplayOutput output, long bytes) {
         long n = Math.max(1, bytes);
-        if (!inTail && headBytes + n <= headCap) {
+        if (!inTail && headUsed() + n + ITEM_OVERHEAD <= headCap) {
             head.add(new Item(null, null, output, n, true));
             headBytes += n;
             return true;
         }
         inTail = true;
-        if (n > tailCap) {
-            DisplayOutput cut = textOnly(output, tailCap);
+        if (n > tailCap - ITEM_OVERHEAD) {
+            DisplayOutput cut = textOnly(output, tailCap - ITEM_OVERHEAD);
             long kept = cut == null ? 0 : Math.min(n, textBytes(cut));
             drop(null, n - kept);
             if (cut == null) {
@@ -119,10 +152,25 @@ final class OutputBuffer {
             output = cut;
             n = Math.max(1, kept);
         }
-        makeRoom(n);
         tail.addLast(new Item(null, null, output, n, false));
         tailBytes += n;
+        compactPast(2 * tailCap);
         return false;
+    }
+
+    /**
+     * The tail grows to twice its share before it is cut back to it, so that cutting costs O(1) a
+     * byte however the output comes; {@link #finish} cuts it to its share for good.
+     */
+    private void compactPast(long bound) {
+        if (tailUsed() > bound) {
+            compactTo(tailCap);
+        }
+    }
+
+    /** Cuts the tail to its share; call once the execution is complete, before reading what is kept. */
+    void finish() {
+        compactTo(tailCap);
     }
 
     /**
@@ -139,7 +187,7 @@ final class OutputBuffer {
                 DisplayOutput old = item.output;
                 DisplayOutput next = new DisplayOutput(old.type(), data, old.metadata(), old.displayId(), old.executionCount());
                 long n = Math.max(1, bytes);
-                long cap = Math.max(item.bytes, item.inHead ? headCap - headBytes + item.bytes : tailCap - tailBytes + item.bytes);
+                long cap = Math.max(item.bytes, item.inHead ? headCap - headUsed() + item.bytes : 2 * tailCap - tailUsed() + item.bytes);
                 if (n > cap) {
                     next = textOnly(next, cap);
                     drop(null, n);
@@ -178,9 +226,10 @@ final class OutputBuffer {
         for (String line : error.traceback()) {
             size += utf8Length(line);
         }
-        if (size <= budget) {
+        if (size <= budget && error.ename().length() <= 256) {
             return error;
         }
+        String ename = error.ename().length() > 256 ? error.ename().substring(0, 256) + "…" : error.ename();
         String evalue = utf8Length(error.evalue()) > budget / 4 ? firstBytes(error.evalue(), budget / 4) + "…" : error.evalue();
         long left = budget - utf8Length(evalue);
         List<String> lines = error.traceback();
@@ -211,8 +260,8 @@ final class OutputBuffer {
             kept.add(String.format(Locale.ROOT, "[carpo: %,d traceback line(s) dropped]", j - i + 1));
         }
         kept.addAll(back);
-        drop("stderr", Math.max(1, removed));
-        return new ExecutionError(error.ename(), evalue, kept);
+        drop(null, Math.max(1, removed)); // the traceback carries its own marker line
+        return new ExecutionError(ename, evalue, kept);
     }
 
     /** The kept stdout or stderr: head, a marker where the middle was dropped, tail. */
@@ -253,7 +302,7 @@ final class OutputBuffer {
             if (item.output != null) {
                 listener.onOutput(item.output);
             } else {
-                listener.onStream(item.stream, item.text);
+                listener.onStream(item.stream, item.text.toString());
             }
         }
     }
@@ -264,23 +313,40 @@ final class OutputBuffer {
         return all;
     }
 
-    private void makeRoom(long n) {
-        while (tailBytes + n > tailCap && !tail.isEmpty()) {
+    private void compactTo(long cap) {
+        while (tailUsed() > cap && !tail.isEmpty()) {
             Item first = tail.peekFirst();
-            long excess = tailBytes + n - tailCap;
+            long excess = tailUsed() - cap;
             if (first.output == null && first.bytes > excess) {
-                String kept = lastBytes(first.text, first.bytes - excess);
-                long keptBytes = utf8Length(kept);
-                drop(first.stream, first.bytes - keptBytes);
-                tailBytes -= first.bytes - keptBytes;
-                first.text = kept;
-                first.bytes = keptBytes;
+                int cut = charsForBytes(first.text, excess);
+                long cutBytes = utf8Length(first.text.substring(0, cut));
+                first.text.delete(0, cut);
+                first.bytes -= cutBytes;
+                tailBytes -= cutBytes;
+                drop(first.stream, cutBytes);
             } else {
                 tail.pollFirst();
                 drop(first.stream, first.bytes);
                 tailBytes -= first.bytes;
             }
         }
+    }
+
+    /** How many chars from the start of {@code s} hold at least {@code bytes} UTF-8 bytes, never splitting a surrogate pair. */
+    private static int charsForBytes(CharSequence s, long bytes) {
+        long n = 0;
+        int i = 0;
+        while (i < s.length() && n < bytes) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i += 2;
+            } else {
+                n += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+                i++;
+            }
+        }
+        return i;
     }
 
     private void drop(String stream, long bytes) {

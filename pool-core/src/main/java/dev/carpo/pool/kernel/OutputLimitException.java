@@ -10,8 +10,13 @@ public class OutputLimitException extends KernelException {
     private final long limitBytes;
 
     public OutputLimitException(String kernelId, String channel, long limitBytes) {
-        super("kernel " + kernelId + " sent a message on " + channel + " larger than the " + Bytes.describe(limitBytes)
+        this(kernelId, channel, limitBytes, "sent a message on " + channel + " larger than the " + Bytes.describe(limitBytes)
                 + " a message may have; it was refused unread");
+    }
+
+    /** @param what what the kernel did, after "kernel ID " */
+    public OutputLimitException(String kernelId, String channel, long limitBytes, String what) {
+        super("kernel " + kernelId + " " + what);
         this.channel = channel;
         this.limitBytes = limitBytes;
     }

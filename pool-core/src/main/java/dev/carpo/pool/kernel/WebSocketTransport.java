@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 final class WebSocketTransport implements KernelTransport {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
     private static final Duration RECONNECT_DELAY = Duration.ofMillis(500);
+    /** Past this, a message's collecting buffer is not kept for the next one. */
+    private static final int SMALL = 64 * 1024;
 
     private final GatewayClient client;
     private final String kernelId;
@@ -228,8 +230,8 @@ final class WebSocketTransport implements KernelTransport {
      * past {@code maxMessageBytes} is skipped to its end, never collected, and reported as refused.
      */
     private final class Listener implements WebSocket.Listener {
-        private final StringBuilder text = new StringBuilder();
-        private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+        private StringBuilder text = new StringBuilder();
+        private ByteArrayOutputStream binary = new ByteArrayOutputStream();
         private final String dropped;
         private boolean skipping;
 
@@ -254,6 +256,8 @@ final class WebSocketTransport implements KernelTransport {
             }
             if (last) {
                 finish(ws, text.toString());
+                // A buffer that grew for one large message would otherwise keep its size for the kernel's life.
+                text = text.capacity() > SMALL ? new StringBuilder() : text;
                 text.setLength(0);
             } else {
                 ws.request(1);
@@ -267,7 +271,7 @@ final class WebSocketTransport implements KernelTransport {
             onLoop(() -> {
                 if (refused) {
                     if (ws == socket && !closed) {
-                        receiver.onRefused(null, maxMessageBytes);
+                        receiver.onRefused(null, maxMessageBytes, null);
                     }
                 } else {
                     deliver(ws, message);
@@ -289,6 +293,7 @@ final class WebSocketTransport implements KernelTransport {
             }
             if (last) {
                 finish(ws, ByteBuffer.wrap(binary.toByteArray()));
+                binary = binary.size() > SMALL ? new ByteArrayOutputStream() : binary;
                 binary.reset();
             } else {
                 ws.request(1);

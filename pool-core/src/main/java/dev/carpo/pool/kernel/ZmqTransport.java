@@ -28,6 +28,7 @@ final class ZmqTransport implements KernelTransport {
     private final Duration heartbeatTimeout;
     private final long maxMessageBytes;
     private final Map<Channel, ZMQ.Socket> sockets = new EnumMap<>(Channel.class);
+    private final Map<Channel, ReceiveBudget> budgets = new EnumMap<>(Channel.class);
     /** Set from a JeroMQ I/O thread once the stdin DEALER has completed its ZMTP handshake. */
     private volatile boolean stdinConnected;
     private Receiver receiver;
@@ -46,11 +47,15 @@ final class ZmqTransport implements KernelTransport {
     }
 
     /**
-     * Messages a socket holds for the loop at most. With frames bounded by {@code maxMessageBytes},
-     * this bounds what JeroMQ buffers per socket; past it JeroMQ stops reading and TCP pushes back on
-     * the kernel (the default, 1000, would let one flooding kernel park gigabytes in this JVM).
+     * Messages a socket holds for the loop at most: past it JeroMQ stops reading and TCP pushes back
+     * on the kernel (the default, 1000, would let one flooding kernel park gigabytes in this JVM).
+     * With frames bounded by {@code maxMessageBytes} and a {@link ReceiveBudget} on every socket,
+     * what waits unread is bounded per socket and over the JVM. Iopub carries the floods; the
+     * other channels carry one reply or request at a time.
      */
-    static final int RECEIVE_HWM = 8;
+    static int receiveHwm(Channel channel) {
+        return channel == Channel.IOPUB ? 4 : 2;
+    }
     /** JeroMQ retries a lost connection within milliseconds; one not retried by then was dropped for a refused frame. */
     private static final Duration REFUSAL_CHECK = Duration.ofMillis(250);
 
@@ -64,17 +69,36 @@ final class ZmqTransport implements KernelTransport {
 
     private void openSocket(Channel channel) {
         byte[] identity = session.id().getBytes(StandardCharsets.UTF_8);
+        long frameLimit = channel == Channel.HEARTBEAT ? HEARTBEAT_FRAME_LIMIT : maxMessageBytes;
         sockets.put(channel, loop.open(channel.clientSocket(), info.endpoint(channel),
                 s -> {
                     configure(channel, s, identity);
+                    ReceiveBudget budget = new ReceiveBudget((receiveHwm(channel) + 2) * frameLimit, () -> overBudget(channel, s));
+                    s.setMsgAllocator(budget);
+                    budgets.put(channel, budget);
                     watch(channel, s);
                 }, s -> onReadable(channel, s)));
     }
 
+    private static final long HEARTBEAT_FRAME_LIMIT = 64 * 1024;
+
+    /** From JeroMQ's thread: the socket holds more unread than its budget (or the JVM's): cut it, on the loop. */
+    private void overBudget(Channel channel, ZMQ.Socket socket) {
+        boolean jvm = ReceiveBudget.jvmFull();
+        try {
+            loop.execute(() -> cut(channel, socket, "sent more on " + channel.wireName() + " than "
+                    + (jvm ? "the " + Bytes.describe(ReceiveBudget.JVM_LIMIT) + " this JVM holds unread for all kernels"
+                    : "the " + Bytes.describe((receiveHwm(channel) + 2) * maxMessageBytes) + " one socket may hold unread")
+                    + " (a message of many frames, or a flood); it was cut off"));
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // The loop is gone; so is this kernel.
+        }
+    }
+
     private void configure(Channel channel, ZMQ.Socket socket, byte[] identity) {
         // A frame over this is refused unread (JeroMQ drops that connection): nothing a kernel sends is buffered whole past it.
-        socket.setMaxMsgSize(channel == Channel.HEARTBEAT ? 64 * 1024 : maxMessageBytes);
-        socket.setRcvHWM(RECEIVE_HWM);
+        socket.setMaxMsgSize(channel == Channel.HEARTBEAT ? HEARTBEAT_FRAME_LIMIT : maxMessageBytes);
+        socket.setRcvHWM(receiveHwm(channel));
         switch (channel) {
             case IOPUB -> socket.subscribe(new byte[0]);
             case HEARTBEAT -> {
@@ -107,7 +131,7 @@ final class ZmqTransport implements KernelTransport {
                         awaitingRetry[0] = true;
                         loop.schedule(REFUSAL_CHECK, () -> {
                             if (awaitingRetry[0]) {
-                                refused(channel, socket);
+                                cut(channel, socket, null);
                             }
                         });
                     });
@@ -129,24 +153,26 @@ final class ZmqTransport implements KernelTransport {
         }, ZMQ.EVENT_HANDSHAKE_PROTOCOL | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
     }
 
-    private void refused(Channel channel, ZMQ.Socket socket) {
+    /** Closes a socket that refused a frame or held too much, opens it again, and tells the requests it may have been for. */
+    private void cut(Channel channel, ZMQ.Socket socket, String what) {
         if (closed || sockets.get(channel) != socket) {
             return; // closed with its kernel, or already replaced
         }
         loop.close(socket);
         sockets.remove(channel);
+        budgets.remove(channel).release();
         openSocket(channel);
-        receiver.onRefused(channel, maxMessageBytes);
+        receiver.onRefused(channel, maxMessageBytes, what);
     }
 
+    /** Never blocks the loop: a socket that cannot take it now (cut and not yet reopened, or full) returns false. */
     @Override
     public boolean send(Channel channel, Message message) {
         ZMQ.Socket socket = sockets.get(channel);
         if (socket == null) {
             return false;
         }
-        loop.send(socket, codec.encode(message));
-        return true;
+        return loop.send(socket, codec.encode(message));
     }
 
     @Override
@@ -157,14 +183,25 @@ final class ZmqTransport implements KernelTransport {
     private void onReadable(Channel channel, ZMQ.Socket socket) {
         if (channel == Channel.HEARTBEAT) {
             // A REQ socket holds at most one reply; a second recv before the next send is an EFSM error.
-            if (IoLoop.receive(socket) != null) {
+            List<byte[]> pong = IoLoop.receive(socket);
+            if (pong != null) {
                 lastPong = System.nanoTime();
+                ReceiveBudget budget = budgets.get(channel);
+                if (budget != null) {
+                    budget.received(pong);
+                }
             }
             return;
         }
         List<byte[]> frames;
         try {
-            while (!closed && (frames = IoLoop.receive(socket)) != null) {
+            // One message a call: the loop calls again while the socket has input, a bounded number of times a round,
+            // so one flooding kernel cannot starve the others' heartbeats and timers.
+            if (!closed && (frames = IoLoop.receive(socket)) != null) {
+                ReceiveBudget budget = budgets.get(channel);
+                if (budget != null) {
+                    budget.received(frames);
+                }
                 Message message;
                 try {
                     message = codec.decode(frames);
@@ -174,7 +211,7 @@ final class ZmqTransport implements KernelTransport {
                     } else {
                         receiver.onRejected(channel, e.getMessage());
                     }
-                    continue;
+                    return;
                 }
                 receiver.onMessage(channel, message);
             }
@@ -208,6 +245,8 @@ final class ZmqTransport implements KernelTransport {
         heartbeatTimer.run();
         sockets.values().forEach(loop::close);
         sockets.clear();
+        budgets.values().forEach(ReceiveBudget::release);
+        budgets.clear();
     }
 
     @Override

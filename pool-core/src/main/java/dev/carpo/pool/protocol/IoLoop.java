@@ -165,6 +165,10 @@ public final class IoLoop implements AutoCloseable {
      */
     public Runnable onStop(Runnable hook) {
         stopHooks.add(hook);
+        if (stopped && stopHooks.remove(hook)) {
+            // Added after the exiting thread ran the hooks (or while it does): run it here, so no owner waits on a dead loop.
+            hook.run();
+        }
         return () -> stopHooks.remove(hook);
     }
 
@@ -214,18 +218,23 @@ public final class IoLoop implements AutoCloseable {
     }
 
     /**
-     * Sends a multipart message on a socket of this loop; call from the loop thread. A send may
-     * consume the socket's read signal, so the socket is checked for input before the next wait.
+     * Sends a multipart message on a socket of this loop without ever blocking; call from the loop
+     * thread. Returns false when the socket cannot take it now (no peer left after a refused frame,
+     * or its send queue full): the one thread that serves every kernel must never wait on one.
+     * A send may consume the socket's read signal, so the socket is checked for input before the next wait.
      */
-    public void send(ZMQ.Socket socket, List<byte[]> frames) {
+    public boolean send(ZMQ.Socket socket, List<byte[]> frames) {
         requireLoop();
-        for (int i = 0; i < frames.size(); i++) {
-            socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
+        boolean sent = true;
+        for (int i = 0; i < frames.size() && sent; i++) {
+            // ZeroMQ takes a multipart message whole or not at all: only the first frame can be refused.
+            sent = socket.send(frames.get(i), ZMQ.DONTWAIT | (i < frames.size() - 1 ? ZMQ.SNDMORE : 0));
         }
         Registration registration = sockets.get(socket);
         if (registration != null) {
             markDirty(registration);
         }
+        return sent;
     }
 
     private void run() {
@@ -263,6 +272,9 @@ public final class IoLoop implements AutoCloseable {
         } finally {
             stopped = true;
             for (Runnable hook : List.copyOf(stopHooks)) {
+                if (!stopHooks.remove(hook)) {
+                    continue; // taken (and run) by an onStop that saw the loop stopped
+                }
                 try {
                     hook.run();
                 } catch (RuntimeException | Error e) {
