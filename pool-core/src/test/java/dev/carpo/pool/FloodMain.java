@@ -29,16 +29,21 @@ public final class FloodMain {
             LanguagePool flood = pools.createPool("flood", "python3", PoolOptions.builder().size(1)
                     .defaultTimeout(Duration.ofSeconds(120)).interruptGrace(Duration.ofSeconds(5)).build());
             LanguagePool bystander = pools.createPool("bystander", "python3", PoolOptions.builder().size(1).build());
+            java.util.concurrent.atomic.AtomicLong slowest = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.ConcurrentLinkedQueue<java.util.concurrent.CompletableFuture<ExecutionResult>> sent =
+                    new java.util.concurrent.ConcurrentLinkedQueue<>();
             ticker.scheduleAtFixedRate(() -> {
                 int n = small.incrementAndGet();
-                try {
-                    ExecutionResult r = bystander.submit(n + " * 2").get(30, TimeUnit.SECONDS);
-                    if (!String.valueOf(n * 2).equals(r.text())) {
+                long t0 = System.nanoTime();
+                // Submitted on schedule whatever the others do; each answer is checked and timed as it comes.
+                sent.add(bystander.submit(n + " * 2").whenComplete((r, e) -> {
+                    slowest.accumulateAndGet(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), Math::max);
+                    if (e != null) {
+                        wrong.compareAndSet(null, "small job " + n + " failed: " + e);
+                    } else if (!String.valueOf(n * 2).equals(r.text())) {
                         wrong.compareAndSet(null, "small job " + n + " gave " + r);
                     }
-                } catch (Exception e) {
-                    wrong.compareAndSet(null, "small job " + n + " failed: " + e);
-                }
+                }));
             }, 0, 250, TimeUnit.MILLISECONDS);
             report("coalesced", flood, "for _ in range(300): print('x' * 1_000_000)");
             report("flushed", flood, "import sys\nfor _ in range(300):\n    print('x' * 1_000_000)\n    sys.stdout.flush()");
@@ -47,10 +52,17 @@ public final class FloodMain {
             report("frames", flood, "k = get_ipython().kernel\nk.session.send(k.iopub_socket, 'display_data', "
                     + "{'data': {'text/plain': 'x'}, 'metadata': {}}, parent=k.get_parent(), buffers=[b'x' * 2_000_000] * 200)");
             ticker.shutdown();
-            ticker.awaitTermination(40, TimeUnit.SECONDS);
+            ticker.awaitTermination(10, TimeUnit.SECONDS);
+            for (var f : sent) {
+                try {
+                    f.get(60, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    wrong.compareAndSet(null, "a small job never came back: " + e);
+                }
+            }
             System.out.println("AFTER flood " + flood.execute("1 + 1").text() + " " + flood.stats().state()
                     + " bystander " + bystander.execute("2 + 2").text() + " " + bystander.stats().state());
-            System.out.println("SMALL JOBS " + small.get() + " wrong " + wrong.get());
+            System.out.println("SMALL JOBS " + small.get() + " wrong " + wrong.get() + " slowest " + slowest.get() + " ms");
             System.out.println("UNCAUGHT " + uncaught.get());
             long peak = 0;
             for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
