@@ -109,16 +109,12 @@ final class Cgroups {
         Roots r = v1Memory != null || v1Pids != null ? new Roots(v1Memory, v1Pids, null) : new Roots(null, null, v2);
         List<Path> bases = java.util.stream.Stream.of(r.v1Memory(), r.v1Pids(), r.v2()).filter(java.util.Objects::nonNull).toList();
         if (!bases.isEmpty()) {
-            // Kernels' cgroups whose removal was still pending, then ours; what is not empty yet (a kernel that
-            // outlives the JVM's shutdown, or a JVM killed by SIGKILL) the next carpo JVM's sweep removes.
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> bases.forEach(base -> {
-                try (DirectoryStream<Path> kernels = Files.newDirectoryStream(base, "k-*")) {
-                    kernels.forEach(Cgroups::rmdir);
-                } catch (IOException | RuntimeException ignored) {
-                    // Best effort.
-                }
-                rmdir(base);
-            }), "carpo-cgroup-cleanup"));
+            // Kernels' cgroups whose removal was still pending, then ours. This hook runs in parallel with the
+            // one that ends the kernels, and on v1 there is no cgroup.kill: every process still in a kernel's
+            // cgroup is killed here, again until the cgroup is empty and removed, for at most 2 s. What is
+            // still there then (a process stuck in uninterruptible sleep, or a JVM killed by SIGKILL) the next
+            // carpo JVM's sweep removes.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> emptyAndRemove(bases, 2_000), "carpo-cgroup-cleanup"));
         }
         if (r.memory() || r.pids()) {
             LOG.debug("kernel cgroups: {}", r);
@@ -126,6 +122,38 @@ final class Cgroups {
             LOG.info("no writable cgroup for kernels: memory limits use the /proc watchdog, maxProcesses is refused");
         }
         return r;
+    }
+
+    /** Kills what is in each kernel cgroup under {@code bases} and removes them, then the bases; for at most {@code millis}. */
+    static void emptyAndRemove(List<Path> bases, long millis) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        List<Path> left = new java.util.ArrayList<>();
+        for (Path base : bases) {
+            try (DirectoryStream<Path> kernels = Files.newDirectoryStream(base, "k-*")) {
+                kernels.forEach(left::add);
+            } catch (IOException | RuntimeException ignored) {
+                // Best effort.
+            }
+        }
+        while (true) {
+            left.removeIf(k -> {
+                killAll(k);
+                return rmdir(k);
+            });
+            if (left.isEmpty() || System.nanoTime() - deadline >= 0) {
+                break;
+            }
+            try {
+                Thread.sleep(20); // SIGKILLed processes leave the cgroup once they have exited
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!left.isEmpty()) {
+            LOG.warn("kernel cgroups still not empty {} ms after shutdown began, left in place: {}", millis, left);
+        }
+        bases.forEach(Cgroups::rmdir);
     }
 
     private static Path under(Path mount, String path) {

@@ -72,9 +72,14 @@ final class PidNamespace {
         return !prefix().isEmpty();
     }
 
-    /** Starts the process on the launcher thread (see {@link #LAUNCHER}). */
+    /**
+     * Starts the process on the launcher thread (see {@link #LAUNCHER}). If the caller gives up (30 s,
+     * or interrupted) before the start returns, a process that starts afterwards is killed, with
+     * anything it has started: cancelling the task does not stop a fork already under way.
+     */
     static Process start(ProcessBuilder builder) throws IOException {
-        Future<Process> f = LAUNCHER.submit(builder::start);
+        Launch launch = new Launch();
+        Future<Process> f = LAUNCHER.submit(() -> launch.started(builder.start()));
         try {
             return f.get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -83,11 +88,43 @@ final class PidNamespace {
             }
             throw new KernelStartException("cannot start kernel process: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
+            launch.abandon();
             f.cancel(true);
             throw new KernelStartException("starting the kernel process took more than 30 s", e);
         } catch (InterruptedException e) {
+            launch.abandon();
+            f.cancel(true);
             Thread.currentThread().interrupt();
             throw new KernelStartException("interrupted while starting the kernel process", e);
+        }
+    }
+
+    /** A start the caller may give up on: whichever of {@link #started} and {@link #abandon} comes second kills the process. */
+    private static final class Launch {
+        private Process process;
+        private boolean abandoned;
+
+        synchronized Process started(Process p) {
+            if (abandoned) {
+                kill(p);
+            } else {
+                process = p;
+            }
+            return p;
+        }
+
+        synchronized void abandon() {
+            abandoned = true;
+            if (process != null) {
+                kill(process);
+            }
+        }
+
+        private static void kill(Process p) {
+            // Descendants first (bwrap's init and the kernel; --die-with-parent would end them too), then bwrap.
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            LOG.warn("killed kernel process {}, which started after its start had been given up", p.pid());
         }
     }
 
