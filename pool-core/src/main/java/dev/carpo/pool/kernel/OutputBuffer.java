@@ -318,7 +318,7 @@ final class OutputBuffer {
             Item first = tail.peekFirst();
             long excess = tailUsed() - cap;
             if (first.output == null && first.bytes > excess) {
-                int cut = charsForBytes(first.text, excess);
+                int cut = charsCovering(first.text, excess);
                 long cutBytes = utf8Length(first.text.substring(0, cut));
                 first.text.delete(0, cut);
                 first.bytes -= cutBytes;
@@ -332,22 +332,6 @@ final class OutputBuffer {
         }
     }
 
-    /** How many chars from the start of {@code s} hold at least {@code bytes} UTF-8 bytes, never splitting a surrogate pair. */
-    private static int charsForBytes(CharSequence s, long bytes) {
-        long n = 0;
-        int i = 0;
-        while (i < s.length() && n < bytes) {
-            char c = s.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                n += 4;
-                i += 2;
-            } else {
-                n += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
-                i++;
-            }
-        }
-        return i;
-    }
 
     private void drop(String stream, long bytes) {
         dropped += bytes;
@@ -373,23 +357,19 @@ final class OutputBuffer {
         return plain == null ? 0 : utf8Length(plain);
     }
 
-    static long utf8Length(String s) {
-        if (s == null) {
-            return 0;
-        }
+
+
+    /** UTF-8 bytes of one code point (a lone surrogate, which has no UTF-8 form, counted as 3). */
+    private static int utf8Bytes(int codePoint) {
+        return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+    }
+
+    static long utf8Length(CharSequence s) {
         long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                n++;
-            } else if (c < 0x800) {
-                n += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                n += 4;
-                i++;
-            } else {
-                n += 3;
-            }
+        for (int i = 0; s != null && i < s.length(); ) {
+            int cp = Character.codePointAt(s, i);
+            n += utf8Bytes(cp);
+            i += Character.charCount(cp);
         }
         return n;
     }
@@ -399,20 +379,12 @@ final class OutputBuffer {
         long n = 0;
         int i = s.length();
         while (i > 0) {
-            char c = s.charAt(i - 1);
-            int width = 1;
-            long b;
-            if (Character.isLowSurrogate(c) && i > 1 && Character.isHighSurrogate(s.charAt(i - 2))) {
-                width = 2;
-                b = 4;
-            } else {
-                b = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
-            }
-            if (n + b > bytes) {
+            int cp = Character.codePointBefore(s, i);
+            if (n + utf8Bytes(cp) > bytes) {
                 break;
             }
-            n += b;
-            i -= width;
+            n += utf8Bytes(cp);
+            i -= Character.charCount(cp);
         }
         return s.substring(i);
     }
@@ -422,21 +394,25 @@ final class OutputBuffer {
         long n = 0;
         int i = 0;
         while (i < s.length()) {
-            char c = s.charAt(i);
-            int width = 1;
-            long b;
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                width = 2;
-                b = 4;
-            } else {
-                b = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
-            }
-            if (n + b > bytes) {
+            int cp = Character.codePointAt(s, i);
+            if (n + utf8Bytes(cp) > bytes) {
                 break;
             }
-            n += b;
-            i += width;
+            n += utf8Bytes(cp);
+            i += Character.charCount(cp);
         }
         return s.substring(0, i);
+    }
+
+    /** How many chars from the start of {@code s} hold at least {@code bytes} UTF-8 bytes, never splitting a surrogate pair. */
+    private static int charsCovering(CharSequence s, long bytes) {
+        long n = 0;
+        int i = 0;
+        while (i < s.length() && n < bytes) {
+            int cp = Character.codePointAt(s, i);
+            n += utf8Bytes(cp);
+            i += Character.charCount(cp);
+        }
+        return i;
     }
 }
