@@ -81,11 +81,11 @@ final class KernelConnection {
         this.options = options;
         this.onLost = onLost;
         this.removeStopHook = loop.onStop(() -> {
-            KernelDiedException cause = loopGone();
-            dieOnLoop(cause);
+            dieOnLoop(loopGone());
             if (loop.failure() != null) {
                 // The loop died under a live kernel: the kernel is lost (and ended), so its pool replaces it on a new loop.
-                handOff(() -> onLost.accept(cause.getMessage().substring(("kernel " + kernelId + " ").length())));
+                String why = loopGoneReason();
+                handOff(() -> onLost.accept(why));
             }
         });
     }
@@ -289,12 +289,12 @@ final class KernelConnection {
 
     private KernelDiedException loopGone() {
         KernelDiedException d = death;
-        if (d != null) {
-            return d;
-        }
+        return d != null ? d : new KernelDiedException(kernelId, loopGoneReason(), null, "");
+    }
+
+    private String loopGoneReason() {
         Throwable why = loop.failure();
-        return new KernelDiedException(kernelId, "lost its I/O loop (" + (why != null ? "it failed: " + why
-                : "the kernel runtime was closed") + ")", null, "");
+        return "lost its I/O loop (" + (why != null ? "it failed: " + why : "the kernel runtime was closed") + ")";
     }
 
     private void dieOnLoop(KernelDiedException cause) {
@@ -367,15 +367,20 @@ final class KernelConnection {
         handOff(() -> onLost.accept(why));
     }
 
+    /** The request is complete: out of the table, its timer off, its outcome delivered. */
+    private void finish(Pending p) {
+        pending.remove(p.msgId);
+        p.cancelTimer.run();
+        p.complete();
+    }
+
     /** A well-signed message whose body could not be read: the request it answers is told, never left with a gap. */
     private void unreadable(Channel channel, MessageRejectedException e) {
         rejected.incrementAndGet();
         Pending p = e.parentId() == null ? null : pending.get(e.parentId());
         LOG.warn("kernel {}: {} on {}{}", kernelId, e.getMessage(), channel == null ? "its WebSocket" : channel, p == null ? " (for no request in flight)" : "");
         if (p != null && p.onUnreadable(channel, e)) {
-            pending.remove(p.msgId);
-            p.cancelTimer.run();
-            p.complete();
+            finish(p);
         }
     }
 
@@ -404,9 +409,7 @@ final class KernelConnection {
         LOG.warn("{}", e.getMessage());
         for (Pending p : new ArrayList<>(pending.values())) {
             if (p.onRefused(channel, e)) {
-                pending.remove(p.msgId);
-                p.cancelTimer.run();
-                p.complete();
+                finish(p);
             }
         }
     }
@@ -440,9 +443,7 @@ final class KernelConnection {
             case HEARTBEAT -> false;
         };
         if (done) {
-            pending.remove(parent);
-            p.cancelTimer.run();
-            p.complete();
+            finish(p);
         }
     }
 
@@ -675,9 +676,8 @@ final class KernelConnection {
                 // A kernel that flooded iopub may have dropped its own idle (its PUB socket's high-water mark):
                 // the reply has come, so do not wait for it past a grace.
                 loop.schedule(IDLE_GRACE_AFTER_FLOOD, () -> {
-                    if (pending.remove(msgId) == this) {
-                        cancelTimer.run();
-                        complete();
+                    if (pending.get(msgId) == this) {
+                        finish(this);
                     }
                 });
             }

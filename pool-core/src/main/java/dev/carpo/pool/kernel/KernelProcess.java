@@ -135,13 +135,18 @@ public final class KernelProcess {
         }
     }
 
+    /** SIGKILL to a process and every descendant it has now, descendants first. */
+    static void killTree(ProcessHandle process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
     /** SIGKILL to the kernel and all it started, now. */
     private void killNow() {
         if (init != null) {
             init.destroyForcibly(); // the namespace ends with its init
         }
-        kernel.descendants().forEach(ProcessHandle::destroyForcibly);
-        kernel.destroyForcibly();
+        killTree(kernel);
         if (cgroup != null) {
             cgroup.killAll();
         }

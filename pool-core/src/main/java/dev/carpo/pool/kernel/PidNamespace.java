@@ -122,8 +122,7 @@ final class PidNamespace {
 
         private static void kill(Process p) {
             // Descendants first (bwrap's init and the kernel; --die-with-parent would end them too), then bwrap.
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+            KernelProcess.killTree(p.toHandle());
             LOG.warn("killed kernel process {}, which started after its start had been given up", p.pid());
         }
     }

@@ -69,8 +69,4 @@ final class ReceiveBudget implements MsgAllocator {
     static boolean jvmFull() {
         return JVM_PENDING.get() > JVM_LIMIT;
     }
-
-    static long jvmPending() {
-        return JVM_PENDING.get();
-    }
 }

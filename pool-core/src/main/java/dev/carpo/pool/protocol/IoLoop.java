@@ -92,11 +92,6 @@ public final class IoLoop implements AutoCloseable {
         return failure;
     }
 
-    /** Whether the loop has stopped (closed, or failed). */
-    public boolean isStopped() {
-        return stopped;
-    }
-
     /** Stops the loop as failed: its stop hooks fail what is in flight, and {@link #failure()} says why. */
     void fail(Throwable cause) {
         if (failure == null && running) {
