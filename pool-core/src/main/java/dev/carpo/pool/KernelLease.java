@@ -1,6 +1,7 @@
 package dev.carpo.pool;
 
-import dev.carpo.pool.kernel.KernelDiedException;
+import dev.carpo.pool.engine.Await;
+import dev.carpo.pool.engine.Lease;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
@@ -19,28 +20,24 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class KernelLease implements AutoCloseable {
     private final LanguagePool pool;
-    private final Slot slot;
-    private final int instance;
-    private final String kernelId;
-    private volatile boolean released;
-    private volatile KernelDiedException broken;
+    private final Lease lease;
 
-    KernelLease(LanguagePool pool, Slot slot, int instance, String kernelId) {
+    KernelLease(LanguagePool pool, Lease lease) {
         this.pool = pool;
-        this.slot = slot;
-        this.instance = instance;
-        this.kernelId = kernelId;
+        this.lease = lease;
     }
 
     /** The instance index when the lease was granted. */
     public int instance() {
-        return instance;
+        return lease.index();
     }
 
+    /** The leased kernel's id. */
     public String kernelId() {
-        return kernelId;
+        return lease.kernelId();
     }
 
+    /** The pool the lease belongs to. */
     public LanguagePool pool() {
         return pool;
     }
@@ -56,6 +53,7 @@ public final class KernelLease implements AutoCloseable {
         return Await.result(submit(code, o), pool.timeoutOf(o).plusSeconds(5), pool.language(), "execution");
     }
 
+    /** Submits code to the leased kernel, with the pool's default timeout. */
     public CompletableFuture<ExecutionResult> submit(String code) {
         return submit(code, ExecuteOptions.DEFAULTS);
     }
@@ -66,39 +64,19 @@ public final class KernelLease implements AutoCloseable {
      * @throws IllegalStateException when the lease has been released
      */
     public CompletableFuture<ExecutionResult> submit(String code, ExecuteOptions options) {
-        return pool.submitLeased(this, code, options);
+        return pool.submitLeased(lease, code, options);
     }
 
     /** Gives the instance back; work already submitted on the lease still runs first. Idempotent. */
     @Override
     public void close() {
-        if (!released) {
-            pool.release(this);
+        if (!lease.released()) {
+            pool.release(lease);
         }
-    }
-
-    Slot slot() {
-        return slot;
-    }
-
-    boolean released() {
-        return released;
-    }
-
-    void markReleased() {
-        released = true;
-    }
-
-    KernelDiedException broken() {
-        return broken;
-    }
-
-    void markBroken(KernelDiedException cause) {
-        broken = cause;
     }
 
     @Override
     public String toString() {
-        return "KernelLease[" + pool.language() + " instance " + instance + (released ? ", released" : "") + "]";
+        return "KernelLease[" + pool.language() + " instance " + lease.index() + (lease.released() ? ", released" : "") + "]";
     }
 }

@@ -1,5 +1,6 @@
 package dev.carpo.pool;
 
+import dev.carpo.pool.engine.Await;
 import dev.carpo.pool.kernel.KernelException;
 import dev.carpo.pool.kernel.KernelLimits;
 import dev.carpo.pool.kernel.KernelRuntime;

@@ -50,13 +50,13 @@ public record PoolStats(
      * @param index 0-based instance index
      * @param kernelId its kernel, or {@code null} while restarting
      * @param pid its kernel's process id, or -1
-     * @param state {@code idle}, {@code busy}, {@code leased}, {@code restarting} or {@code retiring}
+     * @param state what it is doing
      * @param queued jobs waiting for this instance
      * @param executions jobs it has run
      * @param memoryBytes its kernel's resident memory, or -1 when unknown
      * @param cpuSeconds its kernel's CPU time (user + system), or -1 when unknown
      */
-    public record Instance(int index, String kernelId, long pid, String state, int queued, long executions,
+    public record Instance(int index, String kernelId, long pid, InstanceState state, int queued, long executions,
                            long memoryBytes, double cpuSeconds) {
     }
 }

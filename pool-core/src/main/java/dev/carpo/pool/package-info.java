@@ -9,13 +9,43 @@
  * }</pre>
  *
  * <p>{@link dev.carpo.pool.KernelPools} is the registry (one per application, like a connection
- * pool's data source); {@link dev.carpo.pool.LanguagePool} is one language's pool; options,
- * results, stats and failures are the value types beside them. Layers below, with dependencies
- * pointing down only: {@code dev.carpo.pool.pool} (commons-pool2 factory), {@code dev.carpo.pool.kernel}
- * (kernelspecs, launch, one kernel), {@code dev.carpo.pool.protocol} (the wire).
+ * pool's data source); {@link dev.carpo.pool.LanguagePool} is one language's pool, a thin front
+ * (argument checks, blocking waits, Javadoc) over its engine; {@link dev.carpo.pool.KernelLease} is a
+ * lease's handle. Options, results, stats, states, events and failures are the value types beside
+ * them. Only these types are here, and a test ({@code PublicApiTest}) pins their public members, so
+ * an accidental change to the API fails the build.
  *
- * <p>The dispatcher itself lives here, package-private beside {@code LanguagePool}, rather than in
- * {@code dev.carpo.pool.pool}: it builds and completes the public result and exception types, so
- * putting it below them would make that package depend upward on this one.
+ * <h2>Layers</h2>
+ * Dependencies point one way: the fronts ({@code KernelPools}, {@code LanguagePool},
+ * {@code KernelLease}) use {@code dev.carpo.pool.engine} (the dispatcher, instance states, start
+ * circuit, interrupts, setup catch-up, counters, events, commons-pool2 factory), which uses the value
+ * types of this package (it builds the results, stats and exceptions callers get), then
+ * {@code dev.carpo.pool.metrics}, {@code dev.carpo.pool.kernel} (kernelspecs, launch, one kernel),
+ * {@code dev.carpo.pool.protocol} (the wire). HikariCP splits {@code HikariDataSource} and
+ * {@code HikariPool} the same way. {@code dev.carpo.pool.server} is the kernel side of the
+ * protocol, for carpo's own kernels.
+ *
+ * <h2>Threads</h2>
+ * <ul>
+ *   <li>Callers' threads: argument checks, then the engine's lock for a moment; blocking methods
+ *       wait on a future with a bound.</li>
+ *   <li>The I/O loop (one per {@code KernelPools}, {@code carpo-io-*}): every ZeroMQ socket, the
+ *       heartbeats, message decoding; bookkeeping only.</li>
+ *   <li>Kernel callbacks ({@code carpo-callback-*}): complete a kernel's requests and call output
+ *       listeners, per kernel in order; the engine's reaction to a reply runs here, under its lock.</li>
+ *   <li>Completers ({@code carpo-complete-*}): complete callers' futures, so a caller's callback that
+ *       blocks cannot stall the engine.</li>
+ *   <li>Starters ({@code carpo-start-*}): borrow kernels from commons-pool2, which launches them
+ *       and waits for them to be ready; never the evictor's thread.</li>
+ *   <li>The timer ({@code carpo-timer-*}): job and lease timeouts, interrupt fallbacks and
+ *       graces, start retries after a backoff.</li>
+ *   <li>Events ({@code carpo-events-*}): pool listeners, in order.</li>
+ *   <li>Process ({@code carpo-process-*}, in the kernel runtime): signals and process ends.</li>
+ *   <li>Gateway ({@code carpo-gateway-*}, two per gateway): REST calls and WebSockets of remote kernels.</li>
+ *   <li>The memory watchdog ({@code carpo-memory-watchdog}, one per JVM): /proc reads of kernels
+ *       with a memory limit and no cgroup.</li>
+ * </ul>
+ * None of these grows with the number of kernels except the short-lived starters, bounded by
+ * {@link dev.carpo.pool.PoolOptions#maxConcurrentStarts()} per pool.
  */
 package dev.carpo.pool;

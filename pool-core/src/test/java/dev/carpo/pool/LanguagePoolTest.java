@@ -49,7 +49,7 @@ class LanguagePoolTest {
     /** Waits until every instance is idle again (a test may leave an interrupted job finishing). */
     private static void awaitQuiet() {
         await().atMost(T).until(() -> py.stats().busy() == 0 && py.stats().queued() == 0 && py.stats().size() == 3
-                && py.stats().instances().stream().allMatch(i -> i.state().equals("idle")));
+                && py.stats().instances().stream().allMatch(i -> i.state() == InstanceState.IDLE));
     }
 
     @Test
@@ -99,7 +99,7 @@ class LanguagePoolTest {
         }
         // All twelve finished on the two free instances while the long job still held the third.
         assertThat(longJob).isNotDone();
-        int longInstance = py.stats().instances().stream().filter(i -> i.state().equals("busy")).findFirst().orElseThrow().index();
+        int longInstance = py.stats().instances().stream().filter(i -> i.state() == InstanceState.BUSY).findFirst().orElseThrow().index();
         assertThat(used).hasSize(2).doesNotContain(longInstance);
         Files.createFile(flag);
         assertThat(longJob.get(60, TimeUnit.SECONDS).instance()).isEqualTo(longInstance);
@@ -221,7 +221,7 @@ class LanguagePoolTest {
         CompletableFuture<ExecutionResult> running = py.submit("time.sleep(60)", ExecuteOptions.builder().instance(1).build());
         CompletableFuture<ExecutionResult> queuedJob = py.submit("open(%s, 'w').close()".formatted(pyString(marker)),
                 ExecuteOptions.builder().instance(1).build());
-        await().atMost(T).until(() -> py.stats().instances().get(1).state().equals("busy"));
+        await().atMost(T).until(() -> py.stats().instances().get(1).state() == InstanceState.BUSY);
         assertThat(queuedJob.cancel(true)).isTrue();
         assertThat(running.cancel(true)).isTrue();
         assertThatThrownBy(running::get).isInstanceOf(CancellationException.class);
@@ -259,7 +259,7 @@ class LanguagePoolTest {
         for (int i = 0; i < 6; i++) {
             others.add(py.submit("time.sleep(0.1); %d".formatted(i), ExecuteOptions.builder().instance(1 + i % 2).build()));
         }
-        await().atMost(T).until(() -> py.stats().instances().get(0).state().equals("busy"));
+        await().atMost(T).until(() -> py.stats().instances().get(0).state() == InstanceState.BUSY);
         ProcessHandle.of(pid(0)).orElseThrow().destroyForcibly();
 
         assertThatThrownBy(() -> doomed.get(30, TimeUnit.SECONDS))
@@ -301,7 +301,7 @@ class LanguagePoolTest {
         awaitQuiet();
         String doomedKernel = py.stats().instances().get(0).kernelId();
         CompletableFuture<ExecutionResult> doomed = py.submit("time.sleep(60)", ExecuteOptions.builder().instance(0).build());
-        await().atMost(T).until(() -> py.stats().instances().get(0).state().equals("busy"));
+        await().atMost(T).until(() -> py.stats().instances().get(0).state() == InstanceState.BUSY);
         CompletableFuture<List<ExecutionResult>> counted = py.broadcastAsync("RUNS = globals().get('RUNS', 0) + 1");
         ProcessHandle.of(pid(0)).orElseThrow().destroyForcibly(); // before instance 0 got to the broadcast
 

@@ -55,7 +55,7 @@ class PoolMetersTest {
             assertThatThrownBy(() -> py.execute("time.sleep(30)", ExecuteOptions.builder().instance(0).timeout(Duration.ofMillis(500)).build()))
                     .isInstanceOf(PoolTimeoutException.class);
             CompletableFuture<ExecutionResult> doomed = py.submit("time.sleep(60)", ExecuteOptions.builder().instance(1).build());
-            await().atMost(T).until(() -> py.stats().instances().get(1).state().equals("busy"));
+            await().atMost(T).until(() -> py.stats().instances().get(1).state() == InstanceState.BUSY);
             assertThat(gauge(registry, "carpo.kernels", "state", "busy")).isGreaterThanOrEqualTo(1);
             ProcessHandle.of(py.stats().instances().get(1).pid()).orElseThrow().destroyForcibly();
             assertThatThrownBy(() -> doomed.get(30, TimeUnit.SECONDS)).cause().isInstanceOf(PoolKernelDiedException.class);

@@ -1,8 +1,9 @@
 /**
- * Metrics plumbing with no dependency on the pools: {@link dev.carpo.pool.metrics.MetricsEndpoint}
- * serves a Prometheus registry over the JDK's HTTP server, and
- * {@link dev.carpo.pool.metrics.ProcessUsage} reads a kernel's memory and CPU from {@code /proc}.
- * The meters themselves are bound per pool by the package-private {@code PoolMeters} beside
- * {@code LanguagePool}, which reads the pool's state; the README lists every meter.
+ * Metrics: {@link dev.carpo.pool.metrics.PoolMeters} binds one pool's Micrometer meters (it reads
+ * the pool through {@link dev.carpo.pool.metrics.PoolMeters.Source}, which the engine implements),
+ * {@link dev.carpo.pool.metrics.MetricsEndpoint} serves a Prometheus registry over the JDK's HTTP
+ * server, and {@link dev.carpo.pool.metrics.ProcessUsage} reads a kernel's memory and CPU from
+ * {@code /proc}. The README lists every meter. Not a public API apart from {@code MetricsEndpoint}
+ * and {@code ProcessUsage}: {@code PoolMeters} may change without notice.
  */
 package dev.carpo.pool.metrics;

@@ -5,9 +5,10 @@
  * and the {@link dev.carpo.pool.protocol.IoLoop} that owns every socket.
  *
  * <h2>Threading model</h2>
- * ZeroMQ sockets are not thread-safe. Every socket lives on one {@code IoLoop} thread, which polls
- * the sockets of all kernels with a {@code ZPoller}; other threads hand it work through a queue and
- * wake it with a pipe registered in the same poller, so a request costs no polling delay. Timers
+ * ZeroMQ sockets are not thread-safe. Every socket lives on one {@code IoLoop} thread, which waits
+ * on one NIO {@code Selector} holding each socket's {@code ZMQ_FD} (registered once, so a wake-up
+ * costs work only for the sockets that woke); other threads hand it work through a queue and wake
+ * it with a pipe registered in the same selector, so a request costs no polling delay. Timers
  * (heartbeats, deadlines) run on the same thread. Handlers on the loop only do bookkeeping; results
  * and user callbacks are handed to other executors (see {@code dev.carpo.pool.kernel}).
  *

@@ -120,7 +120,7 @@ final class LuaTables {
                 it.set("kernel_id", i.kernelId());
             }
             it.set("pid", i.pid());
-            it.set("state", i.state());
+            it.set("state", i.state().label());
             it.set("queued", i.queued());
             it.set("executions", i.executions());
             it.set("memory_bytes", i.memoryBytes());

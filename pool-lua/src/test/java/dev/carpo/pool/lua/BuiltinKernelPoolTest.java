@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.carpo.pool.Dispatch;
 import dev.carpo.pool.ExecuteOptions;
 import dev.carpo.pool.ExecutionResult;
+import dev.carpo.pool.InstanceState;
 import dev.carpo.pool.ExecutionStatus;
 import dev.carpo.pool.KernelPools;
 import dev.carpo.pool.LanguagePool;
@@ -84,7 +85,7 @@ class BuiltinKernelPoolTest {
             // SIGKILL of a busy kernel's JVM: only its job fails; the replacement takes the queued one.
             CompletableFuture<ExecutionResult> doomed = pool.submit(lang.forever(), ExecuteOptions.builder().instance(1).build());
             CompletableFuture<ExecutionResult> queued = pool.submit("6 * 7", ExecuteOptions.builder().instance(1).build());
-            await().atMost(Duration.ofSeconds(30)).until(() -> pool.stats().instances().get(1).state().equals("busy"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> pool.stats().instances().get(1).state() == InstanceState.BUSY);
             ProcessHandle.of(pool.stats().instances().get(1).pid()).orElseThrow().destroyForcibly();
             assertThatThrownBy(() -> doomed.get(60, TimeUnit.SECONDS)).cause().isInstanceOf(PoolKernelDiedException.class);
             assertThat(queued.get(120, TimeUnit.SECONDS).text()).isEqualTo("42");

@@ -1,5 +1,8 @@
-package dev.carpo.pool;
+package dev.carpo.pool.engine;
 
+import dev.carpo.pool.PoolCancelledException;
+import dev.carpo.pool.PoolFailedException;
+import dev.carpo.pool.PoolTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -8,15 +11,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** Blocking waits of the public API: always bounded, failures surfaced as {@link PoolException}. */
-final class Await {
+public final class Await {
     private Await() {
     }
 
-    static <T> T result(CompletableFuture<T> future, Duration timeout, String pool, String what) {
+    /** Waits for {@code future} up to {@code timeout}; {@code pool} and {@code what} name it in the failure. */
+    public static <T> T result(CompletableFuture<T> future, Duration timeout, String pool, String what) {
         try {
             return future.get(dev.carpo.pool.kernel.InputChecks.saturatedMillis(timeout), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            Throwable cause = LanguagePool.unwrap(e);
+            Throwable cause = PoolEngine.unwrap(e);
             if (cause instanceof RuntimeException re) {
                 throw re;
             }

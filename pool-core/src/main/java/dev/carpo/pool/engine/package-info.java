@@ -1,16 +1,33 @@
 /**
- * Pool machinery under {@link dev.carpo.pool.LanguagePool}: the commons-pool2 factory over kernels
- * and the restart backoff. Not a public API: types here may change without notice.
+ * The engine under {@link dev.carpo.pool.LanguagePool}. Not a public API: types here may change
+ * without notice (the few public ones are public only so the API package can reach them).
+ *
+ * <h2>One file per job</h2>
+ * <ul>
+ *   <li>{@code PoolEngine}: a pool's state under one lock, and the entry points the front calls;
+ *       the rule for that lock (decide under it, act after it, through {@code Effects}).</li>
+ *   <li>{@code Dispatcher}: placement (round-robin, least-busy, a named instance, a lease), the
+ *       pump that hands waiting work to free instances, and every way a job ends.</li>
+ *   <li>{@code KernelSupply}: starts for the floor, for waiting work and for dead instances;
+ *       taking a kernel into service; retirement and elastic shrink; a kernel's death.</li>
+ *   <li>{@code StartCircuit} and {@code Backoff}: failed starts in a row, the open circuit, retries.</li>
+ *   <li>{@code Interrupts}: interrupting the right cell, the fallback, the grace and the kill.</li>
+ *   <li>{@code SetupCode}: init code and broadcasts, and a new kernel's catch-up on them.</li>
+ *   <li>{@code Instance} ({@link dev.carpo.pool.InstanceState}) and {@code Job} ({@code JobState}):
+ *       the two state machines, changed only through their methods.</li>
+ *   <li>{@code PoolCounters}, {@code PoolEvents}: what is counted, what listeners hear.</li>
+ *   <li>{@code KernelFactory}, {@code PooledKernel}: commons-pool2's side, below.</li>
+ * </ul>
  *
  * <h2>How commons-pool2 and the dispatcher share the kernels</h2>
  * commons-pool2 is made for exclusive borrow and return of interchangeable objects; a kernel pool
  * also needs placement (round-robin, {@code instance = k}), per-instance queues and leases. So:
  * <ul>
- *   <li>The {@code GenericObjectPool} owns lifecycle: {@link dev.carpo.pool.pool.KernelFactory}
+ *   <li>The {@code GenericObjectPool} owns lifecycle: {@code KernelFactory}
  *       creates (launch, ready, init code), validates (alive and heartbeating) and destroys (clean
  *       shutdown); it counts what was created, borrowed and destroyed; and its evictor retires
  *       idle kernels.</li>
- *   <li>The dispatcher in {@code LanguagePool} <em>borrows</em> the kernels it runs work on and
+ *   <li>The dispatcher <em>borrows</em> the kernels it runs work on and
  *       holds them as its instances, in order: instance {@code k} is the k-th held kernel, so
  *       placement is predictable. Jobs, queues and leases exist only on held kernels.</li>
  *   <li>An elastic pool returns an extra kernel (one above {@code min}) to the {@code GenericObjectPool}
@@ -26,4 +43,4 @@
  * destroyed; {@code maxTotal} is {@code max} plus kernels still finishing work after a scale-down;
  * borrows wait at most a finite {@code maxWait}; JMX registration is off.
  */
-package dev.carpo.pool.pool;
+package dev.carpo.pool.engine;

@@ -1,4 +1,4 @@
-package dev.carpo.pool.pool;
+package dev.carpo.pool.engine;
 
 import java.time.Duration;
 
@@ -9,15 +9,15 @@ import java.time.Duration;
  * @param initial delay after the first failure
  * @param max the longest delay
  */
-public record Backoff(Duration initial, Duration max) {
-    public Backoff {
+record Backoff(Duration initial, Duration max) {
+    Backoff {
         if (initial.isNegative() || max.compareTo(initial) < 0) {
             throw new IllegalArgumentException("backoff needs 0 <= initial <= max, got " + initial + ", " + max);
         }
     }
 
     /** The delay after {@code failures} consecutive failures (0 = no delay). */
-    public Duration delay(int failures) {
+    Duration delay(int failures) {
         if (failures <= 0) {
             return Duration.ZERO;
         }

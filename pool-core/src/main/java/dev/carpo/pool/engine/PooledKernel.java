@@ -1,4 +1,4 @@
-package dev.carpo.pool.pool;
+package dev.carpo.pool.engine;
 
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelExecution;
@@ -8,7 +8,7 @@ import java.util.List;
  * A kernel as commons-pool2 holds it, with how much of its pool's setup code (init code and
  * broadcasts, in order) it has run. The count is read and written under the owning pool's lock.
  */
-public final class PooledKernel {
+final class PooledKernel {
     private final Kernel kernel;
     private List<KernelExecution> startSetup;
     private int setupApplied;
@@ -21,45 +21,45 @@ public final class PooledKernel {
         this.setupApplied = startSetup.size();
     }
 
-    public Kernel kernel() {
+    Kernel kernel() {
         return kernel;
     }
 
     /** What entry i of the pool's setup code gave when this kernel ran it at start, for i below the count run then. */
-    public KernelExecution startSetup(int i) {
+    KernelExecution startSetup(int i) {
         return startSetup.get(i);
     }
 
     /** How many entries of the pool's setup code this kernel ran at start. */
-    public int startSetupCount() {
+    int startSetupCount() {
         return startSetup.size();
     }
 
     /** Drops the start-time results (and the output they hold) once the pool has answered from them. */
-    public void releaseStartSetup() {
+    void releaseStartSetup() {
         startSetup = List.of();
     }
 
     /** How many entries of the pool's setup code this kernel has run or has queued. */
-    public int setupApplied() {
+    int setupApplied() {
         return setupApplied;
     }
 
-    public void setupApplied(int count) {
+    void setupApplied(int count) {
         this.setupApplied = count;
     }
 
     /** When the pool last took this kernel into service (System.nanoTime()). */
-    public long joinedNanos() {
+    long joinedNanos() {
         return joinedNanos;
     }
 
-    public void joinedNanos(long nanos) {
+    void joinedNanos(long nanos) {
         this.joinedNanos = nanos;
     }
 
     /** True the first time the pool takes this kernel into service, false after (a warm kernel coming back). */
-    public boolean firstUse() {
+    boolean firstUse() {
         boolean first = !used;
         used = true;
         return first;

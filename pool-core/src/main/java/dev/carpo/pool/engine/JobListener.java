@@ -1,4 +1,4 @@
-package dev.carpo.pool;
+package dev.carpo.pool.engine;
 
 import dev.carpo.pool.kernel.DisplayOutput;
 import dev.carpo.pool.kernel.ExecutionError;

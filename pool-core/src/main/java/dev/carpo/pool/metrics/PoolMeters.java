@@ -1,6 +1,8 @@
-package dev.carpo.pool;
+package dev.carpo.pool.metrics;
 
-import dev.carpo.pool.metrics.ProcessUsage;
+import dev.carpo.pool.InstanceState;
+import dev.carpo.pool.PoolState;
+import dev.carpo.pool.PoolStats;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -23,9 +25,21 @@ import org.apache.commons.pool2.impl.GenericObjectPool;
  * {@link #close()} removes every meter, so a closed pool is neither kept alive nor reported.
  * The README lists every meter.
  */
-final class PoolMeters {
+public final class PoolMeters {
     /** Records nothing: the pool has no registry. */
-    static final PoolMeters NONE = new PoolMeters();
+    public static final PoolMeters NONE = new PoolMeters();
+
+    /** What the meters read from their pool when scraped. */
+    public interface Source {
+        /** The pool's stats without /proc reads. */
+        PoolStats snapshot();
+
+        /** One instance's kernel's memory and CPU now. */
+        ProcessUsage usage(int instance);
+
+        /** Incoming messages dropped for a bad signature or framing, over every kernel the pool started. */
+        long rejectedMessages();
+    }
 
     private final MeterRegistry registry;
     private final Tags tags;
@@ -41,6 +55,7 @@ final class PoolMeters {
     private PoolMeters() {
         registry = null;
         tags = Tags.empty();
+        pool = null;
         executionDuration = null;
         queueWait = null;
         kernelStartup = null;
@@ -48,10 +63,16 @@ final class PoolMeters {
         cpu = null;
     }
 
-    PoolMeters(MeterRegistry registry, LanguagePool pool, GenericObjectPool<?> objectPool) {
+    private final Source pool;
+
+    /**
+     * @param tags {@code language}, {@code pool} and {@code location}
+     * @param objectPool the pool's commons-pool2 pool, for its own counts
+     */
+    public PoolMeters(MeterRegistry registry, Tags tags, Source pool, GenericObjectPool<?> objectPool) {
         this.registry = registry;
-        this.tags = Tags.of("language", pool.spec().language().isEmpty() ? pool.language() : pool.spec().language(),
-                "pool", pool.language(), "location", pool.location());
+        this.tags = tags;
+        this.pool = pool;
         for (String state : List.of("starting", "idle", "busy", "dead")) {
             gauge("carpo.kernels", pool, p -> kernelsIn(p.snapshot(), state), null,
                     "Kernels of the pool by state (dead: instances whose kernel died and is not yet replaced)", Tags.of("state", state));
@@ -61,7 +82,7 @@ final class PoolMeters {
         gauge("carpo.pool.max", pool, p -> p.snapshot().max(), null, "The pool's maximum size", Tags.empty());
         gauge("carpo.queue.size", pool, p -> p.snapshot().queued(), null, "Jobs waiting to run", Tags.empty());
         gauge("carpo.leases.open", pool, p -> p.snapshot().leased(), null, "Instances under a lease", Tags.empty());
-        gauge("carpo.pool.circuit.open", pool, p -> p.state() == PoolState.FAILED ? 1 : 0, null,
+        gauge("carpo.pool.circuit.open", pool, p -> p.snapshot().state() == PoolState.FAILED ? 1 : 0, null,
                 "1 while the circuit is open (kernels fail to start; submissions fail at once), else 0", Tags.empty());
 
         String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "memory_limit", "output_limit", "rejected"};
@@ -75,7 +96,7 @@ final class PoolMeters {
         counter("carpo.kernel.deaths", pool, p -> p.snapshot().deaths(), "Kernels that died while serving the pool", Tags.empty());
         counter("carpo.kernel.evictions", objectPool, GenericObjectPool::getDestroyedByEvictorCount,
                 "Idle kernels ended by the evictor after idleTimeout", Tags.empty());
-        counter("carpo.messages.rejected", pool, LanguagePool::rejectedMessages,
+        counter("carpo.messages.rejected", pool, Source::rejectedMessages,
                 "Incoming kernel messages dropped for a bad signature or bad framing", Tags.empty());
 
         counter("carpo.objectpool.creations", objectPool, GenericObjectPool::getCreatedCount, "commons-pool2: kernels created", Tags.empty());
@@ -121,7 +142,7 @@ final class PoolMeters {
             case "starting" -> s.starting();
             case "idle" -> s.idle();
             case "busy" -> s.busy() + s.leased();
-            default -> s.instances().stream().filter(i -> i.kernelId() == null).count();
+            default -> s.instances().stream().filter(i -> i.state() == InstanceState.RESTARTING).count();
         };
     }
 
@@ -139,26 +160,26 @@ final class PoolMeters {
         };
     }
 
-    void executed(Duration runTime) {
+    public void executed(Duration runTime) {
         if (registry != null) {
             executionDuration.record(runTime);
         }
     }
 
-    void waited(Duration wait) {
+    public void waited(Duration wait) {
         if (registry != null) {
             queueWait.record(wait);
         }
     }
 
-    void started(Duration startup) {
+    public void started(Duration startup) {
         if (registry != null) {
             kernelStartup.record(startup);
         }
     }
 
     /** Re-registers the per-instance rows when the number of instances changed. Never under the pool's lock. */
-    void instances(LanguagePool pool, int count) {
+    public void instances(int count) {
         if (registry == null) {
             return;
         }
@@ -185,7 +206,7 @@ final class PoolMeters {
     }
 
     /** Removes every meter of the pool from the registry. */
-    void close() {
+    public void close() {
         if (registry == null) {
             return;
         }
@@ -197,9 +218,5 @@ final class PoolMeters {
         }
         meters.forEach(registry::remove);
         meters.clear();
-    }
-
-    static ProcessUsage usageOf(long pid) {
-        return ProcessUsage.read(pid);
     }
 }

@@ -1,4 +1,4 @@
-package dev.carpo.pool.pool;
+package dev.carpo.pool.engine;
 
 import dev.carpo.pool.kernel.ExecuteRequest;
 import dev.carpo.pool.kernel.Kernel;
@@ -22,6 +22,8 @@ import java.util.function.Supplier;
 import org.apache.commons.pool2.BasePooledObjectFactory;
 import org.apache.commons.pool2.PooledObject;
 import org.apache.commons.pool2.impl.DefaultPooledObject;
+import org.apache.commons.pool2.impl.GenericObjectPool;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 
 /**
  * The commons-pool2 factory over kernels: create = launch + ready + setup code, validate = the
@@ -29,9 +31,10 @@ import org.apache.commons.pool2.impl.DefaultPooledObject;
  * so the shared evictor thread never blocks on a process).
  *
  * <p>{@code create} blocks for a kernel's whole start-up, so it is only ever called from the pool's
- * own starter threads, never from the evictor (the pool keeps {@code minIdle} at 0).
+ * own starter threads, never from the evictor (the pool keeps {@code minIdle} at 0). The
+ * {@code GenericObjectPool} it serves is configured here too ({@link #objectPool}).
  */
-public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
+final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
     private final KernelRuntime runtime;
     private final KernelSpec spec;
     private final KernelOptions options;
@@ -45,7 +48,7 @@ public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
      * @param onLaunched called when a kernel process is running, before it is ready
      * @param onDeath called once when a created kernel dies or is shut down
      */
-    public KernelFactory(KernelRuntime runtime, KernelSpec spec, KernelOptions options, Duration setupTimeout,
+    KernelFactory(KernelRuntime runtime, KernelSpec spec, KernelOptions options, Duration setupTimeout,
                          Supplier<List<String>> setupCode, Consumer<Kernel> onLaunched,
                          BiConsumer<PooledKernel, KernelDiedException> onDeath) {
         this.runtime = runtime;
@@ -55,6 +58,37 @@ public final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
         this.setupCode = setupCode;
         this.onLaunched = onLaunched;
         this.onDeath = onDeath;
+    }
+
+    /**
+     * The commons-pool2 pool over this factory. The traps it avoids are listed in the package
+     * documentation: minIdle 0 (the shared evictor thread never starts a kernel), maxIdle = max (a
+     * returned kernel stays warm), a finite maxWait, no JMX; idle kernels are validated and evicted
+     * after {@code idleTimeout}.
+     */
+    GenericObjectPool<PooledKernel> objectPool(int max, Duration idleTimeout) {
+        GenericObjectPoolConfig<PooledKernel> config = new GenericObjectPoolConfig<>();
+        config.setJmxEnabled(false);
+        config.setMaxTotal(max);
+        config.setMaxIdle(max);
+        config.setMinIdle(0);
+        config.setBlockWhenExhausted(true);
+        config.setMaxWait(Duration.ofSeconds(2));
+        config.setTestOnBorrow(true);
+        config.setTestWhileIdle(true);
+        config.setMinEvictableIdleDuration(idleTimeout);
+        config.setTimeBetweenEvictionRuns(evictionInterval(idleTimeout));
+        config.setNumTestsPerEvictionRun(-1);
+        return new GenericObjectPool<>(this, config);
+    }
+
+    /** A quarter of the idle timeout, between 100 ms and 30 s. */
+    private static Duration evictionInterval(Duration idleTimeout) {
+        Duration quarter = idleTimeout.dividedBy(4);
+        if (quarter.compareTo(Duration.ofMillis(100)) < 0) {
+            return Duration.ofMillis(100);
+        }
+        return quarter.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : quarter;
     }
 
     @Override

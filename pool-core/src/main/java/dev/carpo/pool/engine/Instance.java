@@ -1,0 +1,176 @@
+package dev.carpo.pool.engine;
+
+import dev.carpo.pool.InstanceState;
+import java.util.ArrayDeque;
+
+/**
+ * One instance of a pool: its kernel (none while it is being replaced), the jobs placed on it, its
+ * lease, and what it is doing ({@link #state()}). Guarded by the engine's lock; what it is doing
+ * changes only through the methods here.
+ */
+final class Instance {
+    /** Jobs placed on this instance (round-robin, targeted, its broadcasts), in order. */
+    final ArrayDeque<Job> queue = new ArrayDeque<>();
+    /** Jobs submitted on its lease, in order. */
+    final ArrayDeque<Job> leaseQueue = new ArrayDeque<>();
+    private PooledKernel kernel;
+    private Job running;
+    /** An interrupt was asked for the job it runs; cleared when the kernel is done with that job. */
+    private boolean interruptAsked;
+    /** Interrupts sent and not yet through: no next job until they are. */
+    private int interruptsInFlight;
+    private Lease lease;
+    private boolean retiring;
+    /** A replacement kernel is being started for it. */
+    private boolean replacing;
+    private boolean busyReported;
+    private long executions;
+
+    Instance(PooledKernel kernel) {
+        this.kernel = kernel;
+    }
+
+    InstanceState state() {
+        if (kernel == null) {
+            return InstanceState.RESTARTING;
+        }
+        if (retiring) {
+            return InstanceState.RETIRING;
+        }
+        if (interruptAsked || interruptsInFlight > 0) {
+            return InstanceState.INTERRUPTING;
+        }
+        if (lease != null) {
+            return InstanceState.LEASED;
+        }
+        return running != null ? InstanceState.BUSY : InstanceState.IDLE;
+    }
+
+    /** Its kernel, or null while it is being replaced. */
+    PooledKernel kernel() {
+        return kernel;
+    }
+
+    boolean hasKernel() {
+        return kernel != null;
+    }
+
+    /** It has a kernel, and that kernel is alive. */
+    boolean usable() {
+        return kernel != null && kernel.kernel().isAlive();
+    }
+
+    /** Nothing running, nothing waiting, no lease. */
+    boolean idle() {
+        return running == null && queue.isEmpty() && leaseQueue.isEmpty() && lease == null;
+    }
+
+    /** It can be sent a job now: a live kernel, nothing running, no interrupt still going out. */
+    boolean free() {
+        return usable() && running == null && interruptsInFlight == 0;
+    }
+
+    Job running() {
+        return running;
+    }
+
+    long executions() {
+        return executions;
+    }
+
+    int queuedHere() {
+        return queue.size() + leaseQueue.size();
+    }
+
+    /** {@code job} is sent to its kernel. */
+    void start(Job job) {
+        assert free() : "instance not free";
+        running = job;
+    }
+
+    /** Its kernel is done with {@code job} (a reply or a failure came); false if it ran another one by then. */
+    boolean ran(Job job) {
+        if (running != job) {
+            return false;
+        }
+        running = null;
+        interruptAsked = false;
+        executions++;
+        return true;
+    }
+
+    void interruptAsked() {
+        interruptAsked = true;
+    }
+
+    void interruptSending() {
+        interruptsInFlight++;
+    }
+
+    void interruptSent() {
+        interruptsInFlight--;
+    }
+
+    Lease lease() {
+        return lease;
+    }
+
+    void grant(Lease granted) {
+        lease = granted;
+    }
+
+    void endLease() {
+        lease = null;
+    }
+
+    boolean retiring() {
+        return retiring;
+    }
+
+    void retire() {
+        retiring = true;
+    }
+
+    void keep() {
+        retiring = false;
+    }
+
+    boolean replacing() {
+        return replacing;
+    }
+
+    /** Its kernel is gone: returns the job it was running (now no longer running), or null. */
+    Job lost() {
+        kernel = null;
+        busyReported = false;
+        interruptAsked = false;
+        Job was = running;
+        running = null;
+        return was;
+    }
+
+    /** A replacement kernel is being started for it. */
+    void replacing(boolean starting) {
+        replacing = starting;
+    }
+
+    /** The replacement arrived. */
+    void replaced(PooledKernel replacement) {
+        assert kernel == null : "instance still has a kernel";
+        kernel = replacement;
+    }
+
+    /** True once when it turns busy (or leased): the BUSY event is due. */
+    boolean reportBusy() {
+        boolean due = !busyReported;
+        busyReported = true;
+        return due;
+    }
+
+    /** True once when it turns idle again after {@link #reportBusy}: the IDLE event is due. */
+    boolean reportIdle() {
+        boolean due = busyReported;
+        busyReported = false;
+        return due;
+    }
+}

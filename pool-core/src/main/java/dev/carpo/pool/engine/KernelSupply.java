@@ -1,0 +1,420 @@
+package dev.carpo.pool.engine;
+
+import dev.carpo.pool.PoolEvent;
+import dev.carpo.pool.PoolException;
+import dev.carpo.pool.PoolKernelDiedException;
+import dev.carpo.pool.PoolOptions;
+import dev.carpo.pool.PoolState;
+import dev.carpo.pool.kernel.Kernel;
+import dev.carpo.pool.kernel.KernelDiedException;
+import dev.carpo.pool.kernel.KernelMemoryLimitException;
+import dev.carpo.pool.kernel.KernelOptions;
+import dev.carpo.pool.kernel.KernelRuntime;
+import dev.carpo.pool.kernel.KernelStartException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.commons.pool2.impl.GenericObjectPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The kernels under the instances: starts them (for the floor, for waiting work up to the
+ * ceiling, and for instances whose kernel died), takes them into service, gives an elastic pool's
+ * idle extras back to commons-pool2, retires instances, and reacts to a kernel's death. How the
+ * dispatcher and commons-pool2 share the kernels is explained in this package's documentation.
+ * Starts run on the starter executor, never under the lock and never on commons-pool2's evictor.
+ */
+final class KernelSupply {
+    private static final Logger LOG = LoggerFactory.getLogger(KernelSupply.class);
+
+    private final PoolEngine engine;
+    private final Executor starter;
+    private final Runnable onClosed;
+    private final GenericObjectPool<PooledKernel> kernels;
+    /** Every kernel launched for this pool and not yet gone: starting, held, or warm in commons-pool2. */
+    private final Set<Kernel> launched = ConcurrentHashMap.newKeySet();
+    private final AtomicLong goneRejected = new AtomicLong();
+    private final MemoryFit memoryFit;
+    /** Starts in flight for new instances (not replacements). Under the lock. */
+    private int startingNew;
+
+    KernelSupply(PoolEngine engine, KernelRuntime runtime, Path runtimeDir, Executor starter, Runnable onClosed) {
+        this.engine = engine;
+        this.starter = starter;
+        this.onClosed = onClosed;
+        PoolOptions options = engine.options;
+        KernelOptions kernelOptions = KernelOptions.builder()
+                .env(options.env())
+                .workingDirectory(options.workingDirectory())
+                .runtimeDir(runtimeDir)
+                .startupTimeout(options.startupTimeout())
+                .heartbeatTimeout(options.heartbeatTimeout())
+                .shutdownGrace(options.shutdownGrace())
+                .gateway(options.gateway())
+                .maxMessageBytes(options.maxMessageBytes())
+                .memoryLimit(options.memoryLimit())
+                .maxProcesses(options.maxProcesses())
+                .build();
+        KernelFactory factory = new KernelFactory(runtime, engine.spec, kernelOptions, options.startupTimeout(),
+                engine.setup::snapshot, this::launched, this::died);
+        this.kernels = factory.objectPool(options.max(), options.idleTimeout());
+        this.memoryFit = new MemoryFit(engine.language, options);
+    }
+
+    GenericObjectPool<PooledKernel> objectPool() {
+        return kernels;
+    }
+
+    void warnIfTooLarge(int size) {
+        memoryFit.warnIfTooLarge(size);
+    }
+
+    int startingNew() {
+        return startingNew;
+    }
+
+    /** Incoming messages dropped for a bad signature or framing, over every kernel this pool started. */
+    long rejectedMessages() {
+        long sum = goneRejected.get();
+        for (Kernel k : launched) {
+            sum += k.rejectedMessages();
+        }
+        return sum;
+    }
+
+    /** commons-pool2's bounds follow the pool's: max, plus retiring instances still finishing their work. Under the lock. */
+    void updateBounds() {
+        assert engine.held();
+        int finishing = (int) engine.instances.stream().filter(Instance::retiring).count();
+        kernels.setMaxTotal(engine.max + finishing);
+        kernels.setMaxIdle(engine.max);
+    }
+
+    /**
+     * Gives an elastic pool's idle extras back to commons-pool2, where the evictor ends them after
+     * idleTimeout. Not while any job waits, even on another instance's queue: {@link #reconcile}
+     * counts those too, and would borrow the extra straight back, round and round. Under the lock.
+     */
+    void shrinkElastic(Effects effects) {
+        assert engine.held();
+        int excess = engine.activeCount() - engine.min;
+        if (excess <= 0 || engine.queued > 0 || !engine.leaseRequests.isEmpty()) {
+            return;
+        }
+        for (int i = engine.instances.size() - 1; i >= 0 && excess > 0; i--) {
+            Instance s = engine.instances.get(i);
+            if (!s.retiring() && s.usable() && s.idle()) {
+                engine.events.emit(PoolEvent.Type.RETIRED, i, s.kernel().kernel(), Duration.ZERO,
+                        "idle above min; kept warm for " + engine.options.idleTimeout().toMillis() + " ms");
+                engine.instances.remove(i);
+                engine.counters.retired++;
+                PooledKernel pk = s.kernel();
+                effects.then(() -> {
+                    try {
+                        kernels.returnObject(pk);
+                    } catch (RuntimeException e) {
+                        LOG.warn("pool '{}': returning {} failed", engine.language, pk, e);
+                    }
+                });
+                excess--;
+            }
+        }
+    }
+
+    /** Removes an instance and ends its kernel; its queued work goes back to the pool. Under the lock. */
+    void retire(Instance s, Effects effects, String why) {
+        assert engine.held();
+        int index = engine.instances.indexOf(s);
+        engine.instances.remove(s);
+        engine.counters.retired++;
+        engine.dispatcher.requeue(s, effects);
+        if (s.hasKernel()) {
+            PooledKernel pk = s.kernel();
+            engine.events.emit(PoolEvent.Type.RETIRED, index, pk.kernel(), Duration.ZERO, why);
+            effects.then(() -> invalidate(pk));
+        }
+        updateBounds();
+    }
+
+    /** Starts kernels for instances that lost theirs, for the floor, and for waiting work up to max. Under the lock. */
+    void reconcile(Effects effects) {
+        assert engine.held();
+        if (engine.state == PoolState.CLOSED || engine.circuit.waiting()) {
+            return;
+        }
+        // At most maxConcurrentStarts starts at once (a start is mostly CPU, and a scale to hundreds must not
+        // fork hundreds of kernels together); the rest are issued here again as each one arrives.
+        int room = engine.options.maxConcurrentStarts() - startingNew;
+        for (Instance s : engine.instances) {
+            if (s.replacing()) {
+                room--;
+            }
+        }
+        for (Instance s : engine.instances) {
+            if (room > 0 && !s.hasKernel() && !s.replacing()) {
+                s.replacing(true);
+                room--;
+                borrow(s, effects);
+            }
+        }
+        int capacity = engine.activeCount() + startingNew;
+        int wanted = Math.max(0, engine.min - capacity);
+        // Every job not yet started counts: round-robin and targeted jobs wait on instance queues.
+        int waiting = engine.queued + engine.leaseRequests.size() - startingNew;
+        if (waiting > 0 && noFreeInstance()) {
+            wanted = Math.max(wanted, Math.min(waiting, engine.max - capacity));
+        }
+        if (engine.state == PoolState.FAILED && wanted == 0 && startingNew == 0
+                && engine.instances.stream().noneMatch(Instance::replacing)) {
+            wanted = 1; // probe: only a successful start closes the circuit
+        }
+        wanted = Math.min(wanted, Math.max(0, room));
+        for (int i = 0; i < wanted; i++) {
+            startingNew++;
+            borrow(null, effects);
+        }
+    }
+
+    private boolean noFreeInstance() {
+        for (Instance s : engine.instances) {
+            if (!s.retiring() && s.usable() && s.idle()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Settles the scale requests (and the first start) once enough instances are ready. Under the lock. */
+    void settleScaleRequests(Effects effects) {
+        assert engine.held();
+        if (engine.scaleRequests.isEmpty() || engine.state == PoolState.FAILED || engine.readyCount() < engine.min) {
+            return;
+        }
+        for (PoolEngine.ScaleRequest r : engine.scaleRequests) {
+            effects.complete(r.future, null);
+        }
+        engine.scaleRequests.clear();
+    }
+
+    /** Borrows a kernel on the starter executor, for {@code instance} (a replacement) or a new instance (null). */
+    private void borrow(Instance instance, Effects effects) {
+        long t0 = System.nanoTime();
+        effects.then(() -> starter.execute(() -> {
+            PooledKernel pk = null;
+            Exception error = null;
+            try {
+                pk = kernels.borrowObject();
+            } catch (Exception e) {
+                error = e;
+            } catch (Error e) {
+                // arrived() must run whatever happened, or start() and scale() would wait for ever.
+                error = new KernelStartException("kernel start failed: " + e, e);
+            }
+            arrived(instance, pk, error, Duration.ofNanos(System.nanoTime() - t0));
+        }));
+    }
+
+    private void arrived(Instance instance, PooledKernel pk, Exception error, Duration elapsed) {
+        engine.locked(effects -> {
+            if (instance == null) {
+                startingNew--;
+            } else {
+                instance.replacing(false);
+            }
+            if (engine.state == PoolState.CLOSED) {
+                if (pk != null) {
+                    effects.then(() -> invalidate(pk));
+                }
+            } else if (error != null || !pk.kernel().isAlive()) {
+                if (pk != null) {
+                    effects.then(() -> invalidate(pk));
+                }
+                engine.counters.startFailures++;
+                failedInARow(error != null ? PoolEngine.unwrap(error) : pk.kernel().onDeath().getNow(null), effects);
+            } else {
+                accept(instance, pk, elapsed, effects);
+            }
+        });
+    }
+
+    /** A ready kernel joins {@code instance} (if that still waits for one) or a new instance. Under the lock. */
+    private void accept(Instance instance, PooledKernel pk, Duration elapsed, Effects effects) {
+        pk.joinedNanos(System.nanoTime());
+        // A start only counts as a success once the kernel has lived through EARLY_DEATH, or served a job.
+        engine.scheduler.schedule(() -> {
+            synchronized (engine.lock) {
+                if (pk.kernel().isAlive()) {
+                    engine.circuit.succeeded();
+                }
+            }
+        }, StartCircuit.EARLY_DEATH.toNanos(), TimeUnit.NANOSECONDS);
+        if (pk.firstUse()) {
+            engine.counters.kernelsStarted++;
+            engine.meters.started(elapsed);
+        }
+        Instance target;
+        if (instance != null && engine.instances.contains(instance) && !instance.hasKernel()) {
+            target = instance;
+            target.replaced(pk);
+            engine.counters.restarts++;
+            engine.events.emit(PoolEvent.Type.RESTARTED, engine.instances.indexOf(target), pk.kernel(), elapsed, "");
+        } else {
+            target = new Instance(pk);
+            engine.instances.add(target);
+            engine.events.emit(PoolEvent.Type.READY, engine.instances.indexOf(target), pk.kernel(), elapsed, "");
+        }
+        engine.setup.catchUp(target, pk, effects);
+        if (engine.state != PoolState.RUNNING && engine.readyCount() >= engine.min) {
+            if (engine.state == PoolState.FAILED) {
+                LOG.info("pool '{}' recovered: a kernel started again", engine.language);
+            }
+            engine.state = PoolState.RUNNING;
+            engine.failure = null;
+        }
+        engine.dispatcher.pump(effects);
+    }
+
+    /** One more failed start (or early death) in a row: open the circuit at the limit, and retry after the backoff. Under the lock. */
+    private void failedInARow(Throwable cause, Effects effects) {
+        boolean limit = engine.circuit.failed();
+        LOG.warn("pool '{}': kernel failed to start or died young ({} in a row): {}", engine.language,
+                engine.circuit.failuresInARow(), PoolEngine.messageOf(cause));
+        if (limit || engine.state == PoolState.FAILED) {
+            engine.failure = cause;
+            if (engine.state != PoolState.FAILED) {
+                engine.state = PoolState.FAILED;
+                failWaiting(effects);
+            }
+        }
+        engine.circuit.scheduleRetry(engine.scheduler, () -> engine.locked(later -> {
+            engine.circuit.retrying();
+            engine.dispatcher.pump(later);
+        }));
+    }
+
+    /** The circuit opened: every job, lease and scale request that is waiting fails now. Under the lock. */
+    private void failWaiting(Effects effects) {
+        List<Job> waiting = new ArrayList<>(engine.queue);
+        engine.queue.clear();
+        for (Instance s : engine.instances) {
+            waiting.addAll(s.queue);
+            waiting.addAll(s.leaseQueue);
+            s.queue.clear();
+            s.leaseQueue.clear();
+        }
+        PoolException open = engine.circuitOpen(-1);
+        for (Job job : waiting) {
+            engine.queued--;
+            if (job.fail(open, effects) != null) {
+                engine.counters.rejected++;
+            }
+        }
+        engine.failRequests(open, effects);
+    }
+
+    /** A kernel this pool created died or was shut down (from its death future, on a callback thread). */
+    private void died(PooledKernel pk, KernelDiedException cause) {
+        launched.remove(pk.kernel());
+        goneRejected.addAndGet(pk.kernel().rejectedMessages());
+        engine.locked(effects -> {
+            Instance s = null;
+            for (Instance candidate : engine.instances) {
+                if (candidate.kernel() == pk) {
+                    s = candidate;
+                }
+            }
+            if (s == null || engine.state == PoolState.CLOSED) {
+                return; // idle in commons-pool2 (validation drops it), retired, or shutting down
+            }
+            if (cause.requested()) {
+                // Shut down by its runtime (JVM exit), not by this pool: close rather than restart.
+                effects.then(engine::close);
+                return;
+            }
+            lost(s, pk, cause, effects);
+        });
+    }
+
+    /** Instance {@code s} lost its kernel {@code pk}: its work fails, its lease breaks, and it is replaced or dropped. Under the lock. */
+    private void lost(Instance s, PooledKernel pk, KernelDiedException cause, Effects effects) {
+        engine.counters.deaths++;
+        int index = engine.instances.indexOf(s);
+        engine.events.emit(PoolEvent.Type.DEAD, index, pk.kernel(), Duration.ZERO, cause.getMessage());
+        Job running = s.lost();
+        if (running != null && !running.isDone()) {
+            running.fail(engine.dispatcher.diedFailure(index, cause.getMessage(), cause), effects);
+        }
+        if (s.lease() != null) {
+            s.lease().markBroken(cause);
+            for (Job job : s.leaseQueue) {
+                engine.queued--;
+                engine.counters.kernelDied++;
+                job.fail(new PoolKernelDiedException(engine.language, index,
+                        "the leased kernel died, and its state with it: " + cause.getMessage(), cause), effects);
+            }
+            s.leaseQueue.clear();
+            s.endLease();
+        }
+        effects.then(() -> invalidate(pk));
+        if (System.nanoTime() - pk.joinedNanos() < StartCircuit.EARLY_DEATH.toNanos() && !(cause instanceof KernelMemoryLimitException)) {
+            // Crashed right after starting: like a failed start, restarts back off and the circuit can open.
+            // (Not a memory limit: that is what a job did, and a fresh kernel is the cure, at once.)
+            failedInARow(cause, effects);
+        }
+        if (s.retiring() || (engine.activeCount() > engine.min && s.queue.isEmpty())) {
+            engine.instances.remove(s);
+            engine.dispatcher.requeue(s, effects);
+            updateBounds();
+        }
+        engine.dispatcher.pump(effects);
+    }
+
+    /** A kernel process runs (not yet ready): on the starter thread, from the runtime. */
+    private void launched(Kernel kernel) {
+        launched.add(kernel);
+        boolean closed;
+        synchronized (engine.lock) {
+            closed = engine.state == PoolState.CLOSED;
+        }
+        if (closed) {
+            // Launched while the pool closes: end it now. Not connected yet, it could not answer a shutdown_request.
+            kernel.kill();
+            return;
+        }
+        engine.events.emit(PoolEvent.Type.STARTING, -1, kernel, Duration.ZERO, "");
+    }
+
+    void invalidate(PooledKernel pk) {
+        try {
+            kernels.invalidateObject(pk);
+        } catch (Exception e) {
+            // Not borrowed (already destroyed): shut it down directly.
+            pk.kernel().shutdown();
+        }
+    }
+
+    /** After the engine closed: ends {@code held} and every other kernel launched, then completes {@code done}. */
+    void close(List<PooledKernel> held, CompletableFuture<Void> done) {
+        List<CompletableFuture<Void>> shutdowns = new ArrayList<>();
+        for (PooledKernel pk : held) {
+            shutdowns.add(pk.kernel().shutdown());
+            invalidate(pk);
+        }
+        kernels.close();
+        for (Kernel k : launched) {
+            shutdowns.add(k.shutdown()); // still starting, or idle in commons-pool2
+        }
+        CompletableFuture.allOf(shutdowns.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+            onClosed.run();
+            done.complete(null);
+        });
+    }
+}

@@ -1,0 +1,71 @@
+package dev.carpo.pool.engine;
+
+import dev.carpo.pool.Dispatch;
+import dev.carpo.pool.PoolState;
+import dev.carpo.pool.PoolStats;
+import dev.carpo.pool.kernel.ReplyStatus;
+import java.util.List;
+
+/**
+ * What one pool has counted since it was created, for {@link PoolStats} and the meters. Guarded
+ * by the engine's lock; {@link #copy()} takes a consistent snapshot to turn into stats outside it.
+ */
+final class PoolCounters {
+    long submitted;
+    long ok;
+    long errors;
+    long aborted;
+    long timeouts;
+    long cancelled;
+    long rejected;
+    long kernelDied;
+    long kernelsStarted;
+    long startFailures;
+    long restarts;
+    long deaths;
+    long retired;
+    long outputLimited;
+    long memoryLimited;
+
+    /** A job's code ran to a reply with this status. */
+    void executed(ReplyStatus status) {
+        switch (status) {
+            case OK -> ok++;
+            case ERROR -> errors++;
+            case ABORTED -> aborted++;
+        }
+    }
+
+    PoolCounters copy() {
+        PoolCounters c = new PoolCounters();
+        c.submitted = submitted;
+        c.ok = ok;
+        c.errors = errors;
+        c.aborted = aborted;
+        c.timeouts = timeouts;
+        c.cancelled = cancelled;
+        c.rejected = rejected;
+        c.kernelDied = kernelDied;
+        c.kernelsStarted = kernelsStarted;
+        c.startFailures = startFailures;
+        c.restarts = restarts;
+        c.deaths = deaths;
+        c.retired = retired;
+        c.outputLimited = outputLimited;
+        c.memoryLimited = memoryLimited;
+        return c;
+    }
+
+    /** How many instances and kernels are in each condition, as the snapshot saw them. */
+    record Sizes(int size, int idle, int busy, int leased, int starting, int queued, int min, int max) {
+    }
+
+    /** The one place {@link PoolStats} is built. */
+    PoolStats stats(String language, PoolState state, Dispatch strategy, Sizes n, String failure,
+                    List<PoolStats.Instance> instances) {
+        return new PoolStats(language, state, strategy, n.size(), n.idle(), n.busy(), n.leased(), n.starting(),
+                n.queued(), n.min(), n.max(), submitted, ok, errors, aborted, timeouts, cancelled, rejected,
+                kernelDied, kernelsStarted, startFailures, restarts, deaths, retired, outputLimited, memoryLimited,
+                failure, instances);
+    }
+}
