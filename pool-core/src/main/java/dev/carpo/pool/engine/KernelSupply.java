@@ -247,6 +247,7 @@ final class KernelSupply {
 
     /** A ready kernel joins {@code instance} (if that still waits for one) or a new instance. Under the lock. */
     private void accept(Instance instance, PooledKernel pk, Duration elapsed, Effects effects) {
+        assert engine.held();
         pk.joinedNanos(System.nanoTime());
         // A start only counts as a success once the kernel has lived through EARLY_DEATH, or served a job.
         engine.scheduler.schedule(() -> {
@@ -284,6 +285,7 @@ final class KernelSupply {
 
     /** One more failed start (or early death) in a row: open the circuit at the limit, and retry after the backoff. Under the lock. */
     private void failedInARow(Throwable cause, Effects effects) {
+        assert engine.held();
         boolean limit = engine.circuit.failed();
         LOG.warn("pool '{}': kernel failed to start or died young ({} in a row): {}", engine.language,
                 engine.circuit.failuresInARow(), PoolEngine.messageOf(cause));
@@ -302,6 +304,7 @@ final class KernelSupply {
 
     /** The circuit opened: every job, lease and scale request that is waiting fails now. Under the lock. */
     private void failWaiting(Effects effects) {
+        assert engine.held();
         List<Job> waiting = new ArrayList<>(engine.queue);
         engine.queue.clear();
         for (Instance s : engine.instances) {
@@ -345,6 +348,7 @@ final class KernelSupply {
 
     /** Instance {@code s} lost its kernel {@code pk}: its work fails, its lease breaks, and it is replaced or dropped. Under the lock. */
     private void lost(Instance s, PooledKernel pk, KernelDiedException cause, Effects effects) {
+        assert engine.held();
         engine.counters.deaths++;
         int index = engine.instances.indexOf(s);
         engine.events.emit(PoolEvent.Type.DEAD, index, pk.kernel(), Duration.ZERO, cause.getMessage());
