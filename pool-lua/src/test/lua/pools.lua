@@ -18,6 +18,7 @@ t.eq(s.min, 1, "min")
 t.eq(s.max, 3, "max")
 t.eq(s.size, 1, "starts at min")
 t.eq(s.instances[1].instance, 1, "instances numbered from 1")
+t.eq(s.instances[1].state, "idle", "an instance's state is InstanceState's lower-case name")
 t.eq(carpo.execute_code("import os; os.environ['CARPO_TEST'], os.environ['CARPO_NUMBER'], os.getcwd()").result,
   "('yes', '42', '/tmp')", "env (numeric strings too) and cwd")
 

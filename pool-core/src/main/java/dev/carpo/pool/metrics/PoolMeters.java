@@ -65,6 +65,29 @@ public final class PoolMeters {
 
     private final Source pool;
 
+    /** One tag value of a meter, and what it counts. */
+    private record Tagged(String tag, ToDoubleFunction<PoolStats> count) {
+    }
+
+    /** The {@code state} tags of {@code carpo.kernels} (busy includes leased). */
+    private static final List<Tagged> KERNELS_BY_STATE = List.of(
+            new Tagged("starting", PoolStats::starting),
+            new Tagged("idle", PoolStats::idle),
+            new Tagged("busy", s -> s.busy() + s.leased()),
+            new Tagged("dead", s -> s.instances().stream().filter(i -> i.state() == InstanceState.RESTARTING).count()));
+
+    /** The {@code outcome} tags of {@code carpo.executions}. */
+    private static final List<Tagged> EXECUTIONS_BY_OUTCOME = List.of(
+            new Tagged("ok", PoolStats::ok),
+            new Tagged("error", PoolStats::errors),
+            new Tagged("aborted", PoolStats::aborted),
+            new Tagged("timeout", PoolStats::timeouts),
+            new Tagged("cancelled", PoolStats::cancelled),
+            new Tagged("kernel_died", PoolStats::kernelDied),
+            new Tagged("memory_limit", PoolStats::memoryLimited),
+            new Tagged("output_limit", PoolStats::outputLimited),
+            new Tagged("rejected", PoolStats::rejected));
+
     /**
      * @param tags {@code language}, {@code pool} and {@code location}
      * @param objectPool the pool's commons-pool2 pool, for its own counts
@@ -73,9 +96,9 @@ public final class PoolMeters {
         this.registry = registry;
         this.tags = tags;
         this.pool = pool;
-        for (String state : List.of("starting", "idle", "busy", "dead")) {
-            gauge("carpo.kernels", pool, p -> kernelsIn(p.snapshot(), state), null,
-                    "Kernels of the pool by state (dead: instances whose kernel died and is not yet replaced)", Tags.of("state", state));
+        for (Tagged t : KERNELS_BY_STATE) {
+            gauge("carpo.kernels", pool, p -> t.count().applyAsDouble(p.snapshot()), null,
+                    "Kernels of the pool by state (dead: instances whose kernel died and is not yet replaced)", Tags.of("state", t.tag()));
         }
         gauge("carpo.pool.target", pool, p -> p.snapshot().min(), null, "Instances the pool keeps ready (its floor, set by min or scale)", Tags.empty());
         gauge("carpo.pool.min", pool, p -> p.snapshot().min(), null, "The pool's minimum size", Tags.empty());
@@ -85,10 +108,9 @@ public final class PoolMeters {
         gauge("carpo.pool.circuit.open", pool, p -> p.snapshot().state() == PoolState.FAILED ? 1 : 0, null,
                 "1 while the circuit is open (kernels fail to start; submissions fail at once), else 0", Tags.empty());
 
-        String[] outcomes = {"ok", "error", "aborted", "timeout", "cancelled", "kernel_died", "memory_limit", "output_limit", "rejected"};
-        for (String outcome : outcomes) {
-            counter("carpo.executions", pool, p -> outcomeCount(p.snapshot(), outcome),
-                    "Jobs finished, by outcome", Tags.of("outcome", outcome));
+        for (Tagged t : EXECUTIONS_BY_OUTCOME) {
+            counter("carpo.executions", pool, p -> t.count().applyAsDouble(p.snapshot()), "Jobs finished, by outcome",
+                    Tags.of("outcome", t.tag()));
         }
         counter("carpo.kernel.starts", pool, p -> p.snapshot().kernelsStarted(), "Kernels started and ready", Tags.empty());
         counter("carpo.kernel.start.failures", pool, p -> p.snapshot().startFailures(), "Kernel starts that failed", Tags.empty());
@@ -135,29 +157,6 @@ public final class PoolMeters {
                 .register(registry);
         meters.add(t);
         return t;
-    }
-
-    private static double kernelsIn(PoolStats s, String state) {
-        return switch (state) {
-            case "starting" -> s.starting();
-            case "idle" -> s.idle();
-            case "busy" -> s.busy() + s.leased();
-            default -> s.instances().stream().filter(i -> i.state() == InstanceState.RESTARTING).count();
-        };
-    }
-
-    private static double outcomeCount(PoolStats s, String outcome) {
-        return switch (outcome) {
-            case "ok" -> s.ok();
-            case "error" -> s.errors();
-            case "aborted" -> s.aborted();
-            case "timeout" -> s.timeouts();
-            case "cancelled" -> s.cancelled();
-            case "kernel_died" -> s.kernelDied();
-            case "output_limit" -> s.outputLimited();
-            case "memory_limit" -> s.memoryLimited();
-            default -> s.rejected();
-        };
     }
 
     public void executed(Duration runTime) {
