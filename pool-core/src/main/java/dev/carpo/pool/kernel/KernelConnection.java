@@ -1,6 +1,5 @@
 package dev.carpo.pool.kernel;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.carpo.pool.protocol.Channel;
 import dev.carpo.pool.protocol.IoLoop;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -26,15 +24,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client side of one kernel: its five sockets, its requests in flight, readiness, heartbeat
- * and death. All state below the public entry points is touched only on the {@link IoLoop}
- * thread; futures are completed and listeners called on this kernel's serial callback executor.
+ * The client side of one kernel: its five sockets, its requests in flight (each a
+ * {@link PendingRequest}), readiness, heartbeat and death. All state below the public entry points
+ * is touched only on the {@link IoLoop} thread; futures are completed and listeners called on this
+ * kernel's serial callback executor.
  */
 final class KernelConnection {
     private static final Logger LOG = LoggerFactory.getLogger(KernelConnection.class);
     private static final Duration PROBE_INTERVAL = Duration.ofMillis(1000);
     private static final Duration IOPUB_GRACE = Duration.ofMillis(200);
-    private static final Duration IDLE_GRACE_AFTER_FLOOD = Duration.ofSeconds(2);
 
     private final String kernelId;
     private final KernelTransport transport;
@@ -49,7 +47,7 @@ final class KernelConnection {
 
     // Loop-thread state.
     private boolean opened;
-    private final Map<String, Pending> pending = new HashMap<>();
+    private final Map<String, PendingRequest> pending = new HashMap<>();
     private final Set<String> probes = new HashSet<>();
     private ObjectNode infoReply;
     private boolean iopubSeen;
@@ -180,7 +178,7 @@ final class KernelConnection {
     /** Sends a request on shell or control; the future completes with the reply's content. */
     CompletableFuture<ObjectNode> request(Channel channel, String msgType, ObjectNode content) {
         Message message = session.request(msgType, content);
-        ReplyPending p = new ReplyPending(message.header().msgId(), msgType);
+        PendingReply p = new PendingReply(this, message.header().msgId(), msgType);
         submit(channel, message, p, options.requestTimeout());
         return p.result;
     }
@@ -196,7 +194,7 @@ final class KernelConnection {
         content.put("allow_stdin", request.input() != null);
         content.put("stop_on_error", request.stopOnError());
         Message message = session.request("execute_request", content);
-        ExecutionPending p = new ExecutionPending(message.header().msgId(), request);
+        PendingExecution p = new PendingExecution(this, message.header().msgId(), request);
         executing.incrementAndGet();
         if (closing) {
             // Checked after counting it: a shutdown either sees this execution (and interrupts it) or we see the shutdown.
@@ -208,7 +206,7 @@ final class KernelConnection {
         return p.result;
     }
 
-    private void submit(Channel channel, Message message, Pending p, Duration timeout) {
+    private void submit(Channel channel, Message message, PendingRequest p, Duration timeout) {
         // A caller's cancel must not leave an entry behind.
         p.future.whenComplete((v, e) -> {
             if (p.future.isCancelled()) {
@@ -238,7 +236,7 @@ final class KernelConnection {
                 });
             }
             p.sent = Instant.now();
-            if (iopubRejoining && p instanceof ExecutionPending) {
+            if (iopubRejoining && p instanceof PendingExecution) {
                 held.add(message); // sent once iopub delivers again, or its output would go to no one
             } else if (!transport.send(channel, message)) {
                 pending.remove(p.msgId);
@@ -260,7 +258,7 @@ final class KernelConnection {
      * Runs {@code task} on the I/O loop, or returns false when the loop has stopped: its stop hook
      * has then failed everything in flight, and the caller fails whatever {@code task} was for.
      */
-    private boolean onLoop(Runnable task) {
+    boolean onLoop(Runnable task) {
         try {
             loop.execute(task);
             return true;
@@ -275,7 +273,7 @@ final class KernelConnection {
      * Completes a future after the listener calls queued before it, yet not on the serial
      * executor: a caller's stage that blocks on this kernel again must not wait behind itself.
      */
-    private void completeLater(Runnable completion) {
+    void completeLater(Runnable completion) {
         events.execute(() -> handOff(completion));
     }
 
@@ -307,7 +305,7 @@ final class KernelConnection {
         rejoinTimer.run();
         held.clear();
         completeLater(() -> ready.completeExceptionally(cause));
-        List<Pending> failed = new ArrayList<>(pending.values());
+        List<PendingRequest> failed = new ArrayList<>(pending.values());
         pending.clear();
         failed.forEach(p -> p.fail(cause));
         transport.close();
@@ -368,7 +366,7 @@ final class KernelConnection {
     }
 
     /** The request is complete: out of the table, its timer off, its outcome delivered. */
-    private void finish(Pending p) {
+    private void finish(PendingRequest p) {
         pending.remove(p.msgId);
         p.cancelTimer.run();
         p.complete();
@@ -377,7 +375,7 @@ final class KernelConnection {
     /** A well-signed message whose body could not be read: the request it answers is told, never left with a gap. */
     private void unreadable(Channel channel, MessageRejectedException e) {
         rejected.incrementAndGet();
-        Pending p = e.parentId() == null ? null : pending.get(e.parentId());
+        PendingRequest p = e.parentId() == null ? null : pending.get(e.parentId());
         LOG.warn("kernel {}: {} on {}{}", kernelId, e.getMessage(), channel == null ? "its WebSocket" : channel, p == null ? " (for no request in flight)" : "");
         if (p != null && p.onUnreadable(channel, e)) {
             finish(p);
@@ -407,7 +405,7 @@ final class KernelConnection {
         OutputLimitException e = what == null ? new OutputLimitException(kernelId, on, limitBytes)
                 : new OutputLimitException(kernelId, on, limitBytes, what);
         LOG.warn("{}", e.getMessage());
-        for (Pending p : new ArrayList<>(pending.values())) {
+        for (PendingRequest p : new ArrayList<>(pending.values())) {
             if (p.onRefused(channel, e)) {
                 finish(p);
             }
@@ -432,7 +430,7 @@ final class KernelConnection {
             executionState = message.content().path("execution_state").asText(executionState);
         }
         String parent = message.parentId();
-        Pending p = parent == null ? null : pending.get(parent);
+        PendingRequest p = parent == null ? null : pending.get(parent);
         if (p == null) {
             return; // late output of a timed-out request, startup chatter, comm_*, debug_*, …
         }
@@ -473,7 +471,8 @@ final class KernelConnection {
         }
     }
 
-    private void sendInputReply(Message inputRequest, String value) {
+    /** Answers an input_request on stdin (any thread); nothing is sent once the kernel is dead. */
+    void sendInputReply(Message inputRequest, String value) {
         onLoop(() -> {
             if (death != null) {
                 return;
@@ -485,409 +484,33 @@ final class KernelConnection {
         });
     }
 
-    // ---- requests in flight ----
+    // ---- for the requests in flight ----
 
-    private abstract class Pending {
-        final String msgId;
-        final CompletableFuture<?> future;
-        Runnable cancelTimer = () -> { };
-        Instant sent = Instant.now();
-        Channel channel = Channel.SHELL;
-
-        Pending(String msgId, CompletableFuture<?> future) {
-            this.msgId = msgId;
-            this.future = future;
-        }
-
-        /** Returns true when the request is complete. */
-        abstract boolean onReply(Message reply);
-
-        /** A message for this request could not be read; true when the request is complete. */
-        boolean onUnreadable(Channel on, MessageRejectedException e) {
-            if (on == channel || on == null && e.msgType() != null && e.msgType().endsWith("_reply")) {
-                pending.remove(msgId);
-                fail(new KernelException("kernel " + kernelId + " sent a reply that could not be read: " + e.getMessage()));
-            }
-            return false;
-        }
-
-        /** A message on {@code on}, perhaps for this request, was refused; true when the request is complete. */
-        boolean onRefused(Channel on, OutputLimitException e) {
-            if (on == channel || on == null) {
-                pending.remove(msgId);
-                fail(e);
-            }
-            return false;
-        }
-
-        boolean onIopub(Message message) {
-            return false;
-        }
-
-        boolean onStdin(Message message) {
-            return false;
-        }
-
-        abstract void complete();
-
-        KernelException timedOut(Duration timeout) {
-            return new ExecutionTimeoutException(kernelId, msgId, timeout);
-        }
-
-        void fail(Throwable cause) {
-            cancelTimer.run();
-            completeLater(() -> future.completeExceptionally(cause));
-        }
+    String kernelId() {
+        return kernelId;
     }
 
-    private final class ReplyPending extends Pending {
-        final CompletableFuture<ObjectNode> result;
-        final String msgType;
-        ObjectNode content;
-
-        ReplyPending(String msgId, String msgType) {
-            this(msgId, msgType, new CompletableFuture<>());
-        }
-
-        private ReplyPending(String msgId, String msgType, CompletableFuture<ObjectNode> result) {
-            super(msgId, result);
-            this.result = result;
-            this.msgType = msgType;
-        }
-
-        @Override
-        KernelException timedOut(Duration timeout) {
-            return new RequestTimeoutException(kernelId, msgType, msgId, timeout);
-        }
-
-        @Override
-        boolean onReply(Message reply) {
-            content = reply.content();
-            return true;
-        }
-
-        @Override
-        void complete() {
-            ObjectNode c = content;
-            completeLater(() -> result.complete(c));
-        }
+    /** This kernel's serial callback executor: listener and input handler calls run on it, in order. */
+    Executor events() {
+        return events;
     }
 
-    private final class ExecutionPending extends Pending {
-        final CompletableFuture<KernelExecution> result;
-        final ExecuteRequest request;
-        final OutputBuffer output;
-        private final AtomicLong listenerQueued = new AtomicLong();
-        /** Listener calls skipped because too many were queued (loop thread). */
-        private long listenerMissed;
-        /** An input_request is with the handler and not yet answered (loop thread). */
-        private boolean inputPending;
-        ExecutionError error;
-        ObjectNode reply;
-        /** The execute_reply was refused or unreadable: the execution ends, failed, once the kernel is idle. */
-        KernelException replyLost;
-        /** An iopub message was refused: idle may have gone with it, so the reply alone completes. */
-        boolean iopubLost;
-        boolean idle;
-        boolean clearOnNextOutput;
-        int executionCount = -1;
-        Instant started;
-        private final AtomicBoolean counted = new AtomicBoolean(true);
-
-        ExecutionPending(String msgId, ExecuteRequest request) {
-            this(msgId, request, new CompletableFuture<>());
-        }
-
-        private ExecutionPending(String msgId, ExecuteRequest request, CompletableFuture<KernelExecution> result) {
-            super(msgId, result);
-            this.result = result;
-            this.request = request;
-            this.output = new OutputBuffer(request.maxOutputBytes());
-        }
-
-        @Override
-        boolean onUnreadable(Channel on, MessageRejectedException e) {
-            output.lost(e.bytes());
-            if ((on == Channel.SHELL || on == null) && "execute_reply".equals(e.msgType())) {
-                replyLost = new KernelException("kernel " + kernelId + " sent an execute_reply that could not be read: " + e.getMessage());
-                return idle;
-            }
-            return false;
-        }
-
-        @Override
-        boolean onRefused(Channel on, OutputLimitException e) {
-            output.lost(e.limitBytes());
-            OutputListener l = request.listener();
-            if (l != null) {
-                events.execute(() -> l.onRefused(e));
-            }
-            if (on == null) {
-                // One WebSocket carries every channel: it was the reply (then idle ends us, failed) or output (then the reply does).
-                iopubLost = true;
-                if (reply == null) {
-                    replyLost = e;
-                }
-                return reply != null || idle;
-            }
-            switch (on) {
-                case SHELL -> {
-                    replyLost = e;
-                    return idle;
-                }
-                case IOPUB -> {
-                    iopubLost = true;
-                    return reply != null;
-                }
-                default -> {
-                    return false;
-                }
-            }
-        }
-
-        /** Leaves the in-flight count before anyone learns the outcome, so a shutdown that follows sees it done. */
-        void uncount() {
-            if (counted.compareAndSet(true, false)) {
-                executing.decrementAndGet();
-            }
-        }
-
-        @Override
-        void fail(Throwable cause) {
-            uncount();
-            super.fail(cause);
-        }
-
-        @Override
-        boolean onReply(Message message) {
-            if (!"execute_reply".equals(message.type())) {
-                return false;
-            }
-            reply = boundedReply(message);
-            replyLost = null; // it came after all (a refusal we could not place was not it)
-            JsonNode count = reply.get("execution_count");
-            if (count != null && count.canConvertToInt()) {
-                executionCount = count.asInt();
-            }
-            if (error == null && "error".equals(reply.path("status").asText())) {
-                error = output.bounded(errorFrom(reply));
-            }
-            if (!idle && !iopubLost && output.truncated()) {
-                // A kernel that flooded iopub may have dropped its own idle (its PUB socket's high-water mark):
-                // the reply has come, so do not wait for it past a grace.
-                loop.schedule(IDLE_GRACE_AFTER_FLOOD, () -> {
-                    if (pending.get(msgId) == this) {
-                        finish(this);
-                    }
-                });
-            }
-            return idle || iopubLost;
-        }
-
-        /** A reply whose payload or user_expressions would take the output past its limit keeps neither. */
-        private ObjectNode boundedReply(Message message) {
-            ObjectNode content = message.content();
-            long budget = Math.max(1024, request.maxOutputBytes() / 4);
-            if (message.wireBytes() > budget) {
-                // Kept as the raw reply too (ExecutionResult.execution().reply()): bounded like the rest of the output.
-                ObjectNode copy = content.deepCopy();
-                if (copy.has("payload") || copy.has("user_expressions")) {
-                    copy.putArray("payload");
-                    copy.putObject("user_expressions");
-                }
-                if (copy.has("traceback") || copy.has("evalue")) {
-                    ExecutionError bounded = output.bounded(errorFrom(copy));
-                    copy.put("ename", bounded.ename());
-                    copy.put("evalue", bounded.evalue());
-                    copy.putArray("traceback").addAll(bounded.traceback().stream()
-                            .map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
-                }
-                try {
-                    output.lost(Math.max(1, message.wireBytes() - WireCodec.mapper().writeValueAsBytes(copy).length));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    output.lost(message.wireBytes());
-                }
-                return copy;
-            }
-            return content;
-        }
-
-        @Override
-        boolean onIopub(Message message) {
-            ObjectNode c = message.content();
-            switch (message.type()) {
-                case "status" -> {
-                    String state = c.path("execution_state").asText();
-                    if ("busy".equals(state) && started == null) {
-                        started = Instant.now();
-                    } else if ("idle".equals(state)) {
-                        idle = true;
-                        return reply != null || replyLost != null;
-                    }
-                }
-                case "execute_input" -> {
-                    if (c.path("execution_count").canConvertToInt()) {
-                        executionCount = c.path("execution_count").asInt();
-                    }
-                    OutputListener l = request.listener();
-                    if (l != null) {
-                        int count = executionCount;
-                        toListener(OutputBuffer.ITEM_OVERHEAD, () -> l.onStarted(count));
-                    }
-                }
-                case "stream" -> {
-                    applyPendingClear();
-                    String name = c.path("name").asText("stdout").equals("stderr") ? "stderr" : "stdout";
-                    String text = c.path("text").asText("");
-                    OutputListener l = request.listener();
-                    String shown = output.stream(name, text);
-                    if (shown != null && l != null) {
-                        toListener(OutputBuffer.utf8Length(shown), () -> l.onStream(name, shown));
-                    }
-                }
-                case "execute_result", "display_data" -> {
-                    applyPendingClear();
-                    DisplayOutput shown = output(message.type(), c);
-                    if (output.output(shown, message.wireBytes())) {
-                        notifyOutput(shown, message.wireBytes());
-                    }
-                }
-                case "update_display_data" -> {
-                    DisplayOutput update = output("display_data", c);
-                    output.update(update.displayId(), update.data(), message.wireBytes())
-                            .forEach(o -> notifyOutput(o, message.wireBytes()));
-                }
-                case "clear_output" -> {
-                    if (c.path("wait").asBoolean(false)) {
-                        clearOnNextOutput = true;
-                    } else {
-                        clear();
-                    }
-                }
-                case "error" -> {
-                    error = output.bounded(errorFrom(c));
-                    OutputListener l = request.listener();
-                    ExecutionError e = error;
-                    if (l != null) {
-                        toListener(message.wireBytes(), () -> l.onError(e));
-                    }
-                }
-                default -> {
-                    // comm_*, debug_event and other types carry nothing an execution result holds.
-                }
-            }
-            return false;
-        }
-
-        @Override
-        boolean onStdin(Message message) {
-            if (!"input_request".equals(message.type())) {
-                return false;
-            }
-            String prompt = message.content().path("prompt").asText("");
-            boolean password = message.content().path("password").asBoolean(false);
-            InputHandler handler = request.input();
-            if (handler == null || inputPending) {
-                // allow_stdin was false, yet the kernel asked (or it asks again before the last answer): answer EOF
-                // so it raises instead of waiting forever, and requests never pile up behind a person.
-                sendInputReply(message, "\u0004");
-                return false;
-            }
-            inputPending = true;
-            String shortPrompt = prompt.length() > 4096 ? prompt.substring(0, 4096) + "…" : prompt;
-            events.execute(() -> {
-                String answer;
-                try {
-                    answer = handler.answer(shortPrompt, password);
-                } catch (RuntimeException e) {
-                    LOG.warn("kernel {}: input handler failed; answering EOF", kernelId, e);
-                    answer = "\u0004";
-                }
-                String value = answer == null ? "\u0004" : answer;
-                onLoop(() -> inputPending = false);
-                sendInputReply(message, value);
-            });
-            return false;
-        }
-
-        private void applyPendingClear() {
-            if (clearOnNextOutput) {
-                clearOnNextOutput = false;
-                clear();
-            }
-        }
-
-        private void clear() {
-            output.clear();
-        }
-
-        private void notifyOutput(DisplayOutput output, long bytes) {
-            OutputListener l = request.listener();
-            if (l != null) {
-                toListener(bytes, () -> l.onOutput(output));
-            }
-        }
-
-        /**
-         * Queues a listener call, unless calls already queued and not yet run hold the output limit's
-         * worth: a listener slower than the kernel (updates replace output in place, clear_output
-         * starts it again) must not make them pile up without bound. What it misses it is told of.
-         */
-        private void toListener(long bytes, Runnable call) {
-            long cost = bytes + OutputBuffer.ITEM_OVERHEAD;
-            if (listenerQueued.get() + cost > request.maxOutputBytes()) {
-                listenerMissed += bytes;
-                return;
-            }
-            listenerQueued.addAndGet(cost);
-            events.execute(() -> {
-                try {
-                    call.run();
-                } finally {
-                    listenerQueued.addAndGet(-cost);
-                }
-            });
-        }
-
-        @Override
-        void complete() {
-            output.finish();
-            OutputListener l = request.listener();
-            if ((output.truncated() || listenerMissed > 0) && l != null) {
-                long dropped = output.droppedBytes() + listenerMissed;
-                events.execute(() -> {
-                    l.onTruncated(dropped);
-                    output.replayTail(l);
-                });
-            }
-            if (replyLost != null) {
-                fail(replyLost);
-                return;
-            }
-            Instant finished = Instant.now();
-            KernelExecution execution = new KernelExecution(msgId, ReplyStatus.of(reply.path("status").asText(null)),
-                    executionCount, output.text("stdout"), output.text("stderr"), output.outputs(), error, reply, sent,
-                    started != null ? started : sent, finished, output.truncated(), output.droppedBytes());
-            uncount();
-            completeLater(() -> result.complete(execution));
-        }
+    /** Takes the request for {@code msgId} out of the table, its outcome left to the caller (loop thread). */
+    void forget(String msgId) {
+        pending.remove(msgId);
     }
 
-    private static DisplayOutput output(String type, ObjectNode c) {
-        Map<String, JsonNode> data = new HashMap<>();
-        c.path("data").fields().forEachRemaining(e -> data.put(e.getKey(), e.getValue()));
-        JsonNode metadata = c.get("metadata");
-        JsonNode displayId = c.path("transient").get("display_id");
-        JsonNode count = c.get("execution_count");
-        return new DisplayOutput(type, data,
-                metadata instanceof ObjectNode m ? m : WireCodec.mapper().createObjectNode(),
-                displayId != null && displayId.isTextual() ? displayId.asText() : null,
-                count != null && count.canConvertToInt() ? count.asInt() : null);
+    /** Finishes {@code p} after {@code delay} unless it has completed meanwhile (loop thread). */
+    void finishAfter(Duration delay, PendingRequest p) {
+        loop.schedule(delay, () -> {
+            if (pending.get(p.msgId) == p) {
+                finish(p);
+            }
+        });
     }
 
-    private static ExecutionError errorFrom(JsonNode c) {
-        List<String> traceback = new ArrayList<>();
-        c.path("traceback").forEach(line -> traceback.add(line.asText()));
-        return new ExecutionError(c.path("ename").asText(""), c.path("evalue").asText(""), traceback);
+    /** An execution counted by {@link #execute} has left the in-flight count (any thread). */
+    void executionEnded() {
+        executing.decrementAndGet();
     }
 }

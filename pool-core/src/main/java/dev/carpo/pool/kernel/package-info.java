@@ -16,6 +16,8 @@
  *       {@code POST /api/kernels}, liveness polled on {@code /api/kernels/{id}}, {@code DELETE} to end;</li>
  *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>
  *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, readiness;
+ *       each request in flight a {@code PendingRequest} ({@code PendingReply}, or {@code PendingExecution}
+ *       with its output and listener calls);
  *       under it a {@code KernelTransport} moves the messages: five ZeroMQ sockets and the
  *       heartbeat ({@code ZmqTransport}), or one WebSocket through the server ({@code WebSocketTransport}).</li>
  * </ul>
