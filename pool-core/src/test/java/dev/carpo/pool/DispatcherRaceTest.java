@@ -15,6 +15,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The dispatcher's races, made deterministic with {@link FakeKernel}: in-process kernels the pool
  * starts, signals and kills through its ordinary start path, which the test holds and releases at
- * exactly the step each race needs. Each test below fails when the fix it names is taken out of
- * {@link LanguagePool}. Only the public pool API is used, plus {@link KernelPools#runtime()}.
+ * exactly the step each race needs. Each test fails when the part of {@link LanguagePool} it names
+ * is taken out (each was checked so). Only the public pool API is used, plus {@link KernelPools#runtime()}.
  */
 class DispatcherRaceTest {
     /** Waits for things that happen at once unless broken: bounded, never a sleep. */
@@ -87,6 +88,15 @@ class DispatcherRaceTest {
         return future.get(T.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** As {@link #get(CompletableFuture)}, failing with what did not happen rather than a bare TimeoutException. */
+    private static <V> V get(CompletableFuture<V> future, String what) throws Exception {
+        try {
+            return get(future);
+        } catch (TimeoutException e) {
+            throw new AssertionError(what + ": not within " + T.toSeconds() + " s", e);
+        }
+    }
+
     private static ExecuteOptions on(int instance) {
         return ExecuteOptions.builder().instance(instance).build();
     }
@@ -108,7 +118,8 @@ class DispatcherRaceTest {
         FakeKernel.Instance first = fake.awaitReached("instance 0");
         CompletableFuture<ExecutionResult> queued = pool.submit("behind the held job", waiting.options);
 
-        await().atMost(T).until(() -> events.count(PoolEvent.Type.READY) == 2); // the extra, for the waiting job
+        // The extra's first READY (>=: with the livelock, READY repeats).
+        await().atMost(T).until(() -> events.count(PoolEvent.Type.READY) >= 2);
         PoolStats s = pool.stats();
         assertThat(s.queued()).as("the job waits on instance 0's queue").isEqualTo(1);
         assertThat(s.retired()).as("extras handed back to commons-pool2 while a job waited (a livelock)").isZero();
@@ -208,14 +219,14 @@ class DispatcherRaceTest {
         assertThat(pool.stats().restarts()).isEqualTo(1);
     }
 
-    // ---- 4. scale-down of an instance mid-restart (scaleAsync: `|| s.kernel == null`) ----
+    // ---- 4. scale-down of an instance mid-restart (scaleAsync: `|| s.kernel == null`, since 58a44da) ----
 
     /**
      * Instance 1's kernel dies with a job queued behind it, and its replacement's start is held;
      * instance 0 is busy, so scale(1) picks instance 1. It goes at once: its queued job moves to
      * instance 0 and runs there while the replacement is still held; the replacement, when it comes,
      * joins as an idle extra and is handed back, then evicted. Kept as a retiring instance, the job
-     * would wait for the replacement's start.
+     * would wait for the replacement's start (without the queued job, the pool ends at size 1 either way).
      */
     @Test
     void scalingDownAnInstanceWhoseKernelIsRestartingRetiresItAtOnce() throws Exception {
@@ -235,7 +246,7 @@ class DispatcherRaceTest {
 
         fake.open("instance 0");
         assertThat(get(busy).kernelId()).isEqualTo(zero.kernelId);
-        ExecutionResult moved = get(queued); // the replacement is still held
+        ExecutionResult moved = get(queued, "the job queued on instance 1 ran on instance 0 while the replacement was held");
         assertThat(moved.kernelId()).isEqualTo(zero.kernelId);
 
         fake.open("replacement");
@@ -249,7 +260,7 @@ class DispatcherRaceTest {
         assertThat(pool.execute("after").kernelId()).isEqualTo(zero.kernelId);
     }
 
-    // ---- 5. close during a start (4930818: launched() kills; closeAsync ends what is launched) ----
+    // ---- 5. close during a start (4930818: launched() kills; closeAsync shuts down what was launched) ----
 
     /**
      * The pool closes while its kernel's start is held before the kernel exists: close completes, and
@@ -260,14 +271,14 @@ class DispatcherRaceTest {
     void aKernelLaunchedAfterThePoolClosedIsKilledAtOnce() throws Exception {
         fake.holdNextStart("launch");
         CompletableFuture<LanguagePool> creating = pools.createPoolAsync("fake", "fake",
-                options().size(1).shutdownGrace(Duration.ofSeconds(30)).build());
+                options().size(1).shutdownGrace(Duration.ofSeconds(20)).build());
         FakeKernel.Instance late = fake.awaitReached("launch");
         LanguagePool pool = pools.pool("fake");
         get(pool.closeAsync());
         assertThatThrownBy(() -> get(creating)).hasCauseInstanceOf(PoolClosedException.class);
 
         fake.open("launch");
-        assertThat(late.onExit().get(T.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(FakeKernel.KILLED);
+        assertThat(get(late.onExit(), "the late kernel killed at once (not after shutdownGrace, 20 s)")).isEqualTo(FakeKernel.KILLED);
         assertThat(late.endedByHost()).isTrue();
         await().atMost(T).until(() -> late.liveThreads().isEmpty());
         await().atMost(T).until(() -> pools.runtime().kernels().isEmpty());
@@ -296,7 +307,10 @@ class DispatcherRaceTest {
 
     // ---- more: interrupts that are ignored or late, a death under a lease ----
 
-    /** The kernel ignores the interrupt of a timed-out job: killed after interruptGrace, replaced, and the pool serves on. */
+    /**
+     * The kernel ignores the interrupt of a timed-out job: killed after interruptGrace (the timer in
+     * interrupt()), replaced, and the pool serves on.
+     */
     @Test
     void aKernelIgnoringAnInterruptIsKilledAfterTheGraceAndReplaced() throws Exception {
         LanguagePool pool = pool(options().size(1).interruptGrace(Duration.ofMillis(500)).build());
@@ -306,7 +320,7 @@ class DispatcherRaceTest {
         fake.awaitReached("stuck");
         assertThatThrownBy(() -> get(job)).hasCauseInstanceOf(PoolTimeoutException.class);
 
-        assertThat(stubborn.onExit().get(T.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(FakeKernel.KILLED);
+        assertThat(get(stubborn.onExit(), "the kernel ignoring the interrupt killed after interruptGrace")).isEqualTo(FakeKernel.KILLED);
         assertThat(stubborn.endedByHost()).isTrue();
         assertThat(stubborn.interruptsDelivered()).as("the interrupt reached the cell, which ignored it").isEqualTo(1);
         FakeKernel.Instance replacement = fake.awaitInstance(1);
@@ -346,7 +360,10 @@ class DispatcherRaceTest {
         assertThat(events.count(PoolEvent.Type.DEAD)).isZero();
     }
 
-    /** A leased kernel dies with work queued on the lease: all of it fails, the lease is broken, the pool restarts and serves on. */
+    /**
+     * A leased kernel dies with work queued on the lease (kernelDiedLocked): all of it fails, the lease
+     * is broken, the pool restarts and serves on.
+     */
     @Test
     void aLeasedKernelDyingFailsTheLeasesQueuedWorkAndThePoolServesOn() throws Exception {
         LanguagePool pool = pool(options().size(1).build());
@@ -359,7 +376,8 @@ class DispatcherRaceTest {
 
         leased.die();
         assertThatThrownBy(() -> get(running)).hasCauseInstanceOf(PoolKernelDiedException.class);
-        assertThatThrownBy(() -> get(queuedOnLease)).hasCauseInstanceOf(PoolKernelDiedException.class)
+        assertThatThrownBy(() -> get(queuedOnLease, "the job queued on the lease failed with its kernel"))
+                .hasCauseInstanceOf(PoolKernelDiedException.class)
                 .hasMessageContaining("leased kernel died");
         FakeKernel.Instance replacement = fake.awaitInstance(1);
         assertThat(get(poolJob).kernelId()).isEqualTo(replacement.kernelId);
