@@ -94,6 +94,40 @@ public final class Kernel implements AutoCloseable {
                 new ZmqTransport(info, loop, session, options), session, loop, callbacks);
     }
 
+    /**
+     * A kernel this JVM serves itself ({@link InProcessKernel}), on five ZeroMQ sockets as a child
+     * process would be: reserved loopback ports, a fresh key, no connection file (it is handed the
+     * connection info instead).
+     */
+    private static Kernel launchInProcess(String provisionerName, InProcessKernel served, KernelSpec spec, KernelOptions options,
+                                          IoLoop loop, Executor callbacks, Executor blocking) {
+        if (options.memoryLimit() > 0 || options.maxProcesses() > 0) {
+            // Refused rather than silently unlimited: it shares this JVM's memory and threads.
+            throw new KernelStartException("kernelspec '" + spec.name() + "': " + (options.memoryLimit() > 0 ? "memoryLimit" : "maxProcesses")
+                    + " is for kernels carpo runs as processes; provisioner '" + provisionerName + "' serves its kernels in this JVM");
+        }
+        String id = UUID.randomUUID().toString();
+        // Reservations are this JVM's bookkeeping, not held sockets: the kernel binds them while they stay reserved.
+        ConnectionInfo info = ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
+        InProcessKernel.Handle handle;
+        try {
+            handle = served.serve(id, info);
+            if (handle == null) {
+                throw new IllegalStateException("serve returned no handle");
+            }
+        } catch (RuntimeException e) {
+            PortReservations.release(info.ports().values());
+            if (e instanceof KernelStartException) {
+                throw e;
+            }
+            throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.origin() + "): in-process kernel of provisioner '"
+                    + provisionerName + "' did not start: " + e, e);
+        }
+        Session session = new Session(System.getProperty("user.name"));
+        return new Kernel(id, spec, options, blocking, info, null, new InProcessKernelHost(handle, info, provisionerName, blocking),
+                new ZmqTransport(info, loop, session, options), session, loop, callbacks);
+    }
+
     /** A kernel on a Jupyter Server or Enterprise Gateway, on one WebSocket; its id is the server's. */
     private static Kernel launchRemote(GatewayClient gateway, KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks,
                                        Executor blocking) {
@@ -118,13 +152,19 @@ public final class Kernel implements AutoCloseable {
         });
     }
 
-    /** Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}. */
-    static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, GatewayClient gateway, IoLoop loop,
-                                           Executor callbacks, Executor blocking, Consumer<Kernel> onStarted, Consumer<Kernel> onGone) {
+    /**
+     * Launches a kernel and completes once it is ready, or fails with a {@link KernelStartException}:
+     * on {@code gateway} if there is one, else served by {@code inProcess} if the runtime has one for
+     * the spec's provisioner, else as a child process.
+     */
+    static CompletableFuture<Kernel> start(KernelSpec spec, KernelOptions options, GatewayClient gateway, InProcessKernel inProcess,
+                                           IoLoop loop, Executor callbacks, Executor blocking, Consumer<Kernel> onStarted,
+                                           Consumer<Kernel> onGone) {
         if (gateway != null) {
             KernelLimits.check(options.memoryLimit(), options.maxProcesses(), true); // not silently ignored
         }
         Kernel kernel = gateway != null ? launchRemote(gateway, spec, options, loop, callbacks, blocking)
+                : inProcess != null ? launchInProcess(spec.provisionerName(), inProcess, spec, options, loop, callbacks, blocking)
                 : launchLocal(spec, options, loop, callbacks, blocking);
         // Watched before anyone can see it: shutdown() needs `exited`, and an early exit must not be lost.
         kernel.exited = kernel.watchExit(onGone);
@@ -170,7 +210,8 @@ public final class Kernel implements AutoCloseable {
 
     /**
      * The local kernel's process id as this JVM sees it (not bwrap's, when the kernel runs in a PID
-     * namespace of its own, where it sees itself as pid 2), or -1 for a kernel on a gateway.
+     * namespace of its own, where it sees itself as pid 2), or -1 for a kernel on a gateway or one
+     * served in this JVM ({@link InProcessKernel}).
      */
     public long pid() {
         return host.pid();
@@ -181,12 +222,12 @@ public final class Kernel implements AutoCloseable {
         return host.location();
     }
 
-    /** The connection info of a local kernel ({@code null} for a kernel on a gateway). */
+    /** The connection info of a local or in-process kernel ({@code null} for a kernel on a gateway). */
     public ConnectionInfo connectionInfo() {
         return info;
     }
 
-    /** The connection file of a local kernel ({@code null} for a kernel on a gateway). */
+    /** The connection file of a local kernel ({@code null} for a kernel on a gateway or served in this JVM). */
     public Path connectionFile() {
         return connectionFile;
     }

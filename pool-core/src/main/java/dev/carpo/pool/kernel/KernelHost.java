@@ -4,11 +4,12 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Where one kernel runs and how it is signalled and ended: a local child process
- * ({@link LocalKernelHost}), or a kernel a Jupyter Server or Enterprise Gateway runs for us
- * ({@link RemoteKernelHost}). The blocking methods run on the runtime's blocking executor.
+ * ({@link LocalKernelHost}), a kernel a Jupyter Server or Enterprise Gateway runs for us
+ * ({@link RemoteKernelHost}), or one this JVM serves itself ({@link InProcessKernelHost}). The
+ * blocking methods run on the runtime's blocking executor.
  */
 interface KernelHost {
-    /** The local process id, or -1 for a remote kernel. */
+    /** The local process id, or -1 for a remote or in-process kernel. */
     long pid();
 
     boolean isRemote();

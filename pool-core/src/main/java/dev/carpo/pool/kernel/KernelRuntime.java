@@ -48,6 +48,7 @@ public final class KernelRuntime implements AutoCloseable {
     private final ExecutorService blocking;
     private final Set<Kernel> kernels = ConcurrentHashMap.newKeySet();
     private final java.util.Map<Gateway, GatewayClient> gateways = new ConcurrentHashMap<>();
+    private final java.util.Map<String, InProcessKernel> inProcess = new ConcurrentHashMap<>();
     private final Thread shutdownHook;
     private volatile boolean closed;
 
@@ -92,6 +93,44 @@ public final class KernelRuntime implements AutoCloseable {
     }
 
     /**
+     * Serves the kernels of every spec that names {@code provisionerName} in its
+     * {@code metadata.kernel_provisioner.provisioner_name} in this JVM, by {@code kernel}, instead of
+     * launching the spec's argv as a process: as jupyter_client picks a kernel provisioner by that name.
+     * Applies to every later {@link #start} on this runtime without a {@link KernelOptions#gateway()}
+     * (on a gateway, its server provisions the kernel); a spec naming a provisioner nobody registered
+     * here is launched as a process, as before.
+     *
+     * <p>Example: a kernel.json of
+     * <pre>{@code
+     * {"argv": ["/bin/false"], "display_name": "Echo", "language": "echo",
+     *  "metadata": {"kernel_provisioner": {"provisioner_name": "echo-in-jvm"}}}
+     * }</pre>
+     * with
+     * <pre>{@code
+     * runtime.serveInProcess("echo-in-jvm", (kernelId, connection) -> {
+     *     KernelServer server = KernelServer.start(connection, new EchoInterpreter(), "echo-" + kernelId);
+     *     return new InProcessKernel.Handle() {
+     *         public CompletableFuture<Integer> onExit() { return server.onExit().thenApply(v -> 0); }
+     *         public void interrupt() { server.interrupt(); }
+     *         public void kill() { server.kill(); }
+     *     };
+     * });
+     * Kernel echo = runtime.start(KernelSpec.read(kernelJson), KernelOptions.defaults()).get(10, TimeUnit.SECONDS);
+     * }</pre>
+     *
+     * @throws IllegalStateException when a kernel is already registered for {@code provisionerName}
+     */
+    public void serveInProcess(String provisionerName, InProcessKernel kernel) {
+        if (provisionerName == null || provisionerName.isBlank()) {
+            throw new IllegalArgumentException("serveInProcess: a provisioner name is needed");
+        }
+        java.util.Objects.requireNonNull(kernel, "kernel");
+        if (inProcess.putIfAbsent(provisionerName, kernel) != null) {
+            throw new IllegalStateException("provisioner '" + provisionerName + "' is already served in this runtime");
+        }
+    }
+
+    /**
      * Starts a kernel from its spec; the future completes once the kernel answered kernel_info with
      * iopub connected, or fails with a {@link KernelStartException} naming the spec, exit code and stderr.
      *
@@ -114,7 +153,8 @@ public final class KernelRuntime implements AutoCloseable {
             throw new KernelException("kernel runtime is closed");
         }
         GatewayClient gateway = options.gateway() == null ? null : gateway(options.gateway());
-        return Kernel.start(spec, options, gateway, liveLoop(), callbacks, blocking, kernel -> {
+        InProcessKernel served = gateway == null && spec.provisionerName() != null ? inProcess.get(spec.provisionerName()) : null;
+        return Kernel.start(spec, options, gateway, served, liveLoop(), callbacks, blocking, kernel -> {
             kernels.add(kernel);
             if (!kernel.isAlive()) {
                 kernels.remove(kernel); // it already exited, and its removal may have come first

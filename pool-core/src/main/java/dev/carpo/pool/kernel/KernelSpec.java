@@ -87,6 +87,16 @@ public record KernelSpec(
                 metadata(source, spec.get("metadata")));
     }
 
+    /**
+     * The kernel provisioner the spec names in {@code metadata.kernel_provisioner.provisioner_name},
+     * as jupyter_client reads it, or {@code null} for none (a process, as jupyter_client's default
+     * {@code local-provisioner}). See {@link KernelRuntime#serveInProcess}.
+     */
+    public String provisionerName() {
+        com.fasterxml.jackson.databind.JsonNode name = metadata.path("kernel_provisioner").path("provisioner_name");
+        return name.isTextual() && !name.asText().isBlank() ? name.asText() : null;
+    }
+
     /** Where the spec comes from, for messages: its resource dir, or "remote". */
     public String origin() {
         return resourceDir != null ? resourceDir.toString() : "remote";

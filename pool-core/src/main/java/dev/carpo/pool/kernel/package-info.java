@@ -13,7 +13,11 @@
  *       limit, process cap, every descendant killed at its end), its memory limit otherwise watched
  *       from /proc ({@code MemoryWatchdog}). Or on a
  *       gateway ({@code RemoteKernelHost} over {@link dev.carpo.pool.kernel.GatewayClient}):
- *       {@code POST /api/kernels}, liveness polled on {@code /api/kernels/{id}}, {@code DELETE} to end;</li>
+ *       {@code POST /api/kernels}, liveness polled on {@code /api/kernels/{id}}, {@code DELETE} to end.
+ *       Or, for a spec whose {@code metadata.kernel_provisioner.provisioner_name} was registered with
+ *       {@link dev.carpo.pool.kernel.KernelRuntime#serveInProcess}, served in this JVM by an
+ *       {@link dev.carpo.pool.kernel.InProcessKernel} ({@code InProcessKernelHost}) on reserved loopback
+ *       ports, over ZeroMQ like a child process (tests use it for a scripted kernel);</li>
  *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>
  *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, readiness;
  *       each request in flight a {@code PendingRequest} ({@code PendingReply}, or {@code PendingExecution}

@@ -39,6 +39,16 @@ public interface Interpreter extends AutoCloseable {
 
     LanguageInfo languageInfo();
 
+    /**
+     * Called by the {@link KernelServer} on its shell thread when an execute_request has arrived, just
+     * before the cell begins: before execute_input is published and before an interrupt can reach the
+     * cell. An interrupt that comes while this runs is dropped, as ipykernel ignores SIGINT between
+     * cells (it has the request, but has not begun it). Does nothing by default, and real interpreters
+     * need nothing here; a test interpreter may block in it to hold a kernel in that window.
+     */
+    default void beforeCell(String code) {
+    }
+
     Outcome execute(String code, Output output);
 
     /**

@@ -22,7 +22,9 @@ import org.zeromq.ZMsg;
 
 /**
  * Serves one {@link Interpreter} as a Jupyter kernel on the ports of a connection file, until a
- * shutdown_request or the death of the process that started it ({@code JPY_PARENT_PID}).
+ * shutdown_request or the death of the process that started it ({@code JPY_PARENT_PID}); or, in
+ * this JVM, on threads of its own ({@link #start}) until a shutdown_request, {@link #stop} or
+ * {@link #kill}.
  *
  * <p>Example (a kernel's main):
  * <pre>{@code
@@ -30,9 +32,17 @@ import org.zeromq.ZMsg;
  *     KernelServer.serve(Path.of(args[0]), new MyInterpreter());   // returns after shutdown_request
  * }
  * }</pre>
+ *
+ * <p>Example (an in-process kernel, as a {@link dev.carpo.pool.kernel.InProcessKernel} serves one):
+ * <pre>{@code
+ * KernelServer server = KernelServer.start(connectionInfo, new MyInterpreter(), "my-kernel-" + kernelId);
+ * server.onExit().thenRun(() -> System.out.println("stopped"));   // after shutdown_request, stop() or kill()
+ * }</pre>
  */
 public final class KernelServer {
     private static final int POLL_MS = 200;
+    /** How long {@link #start} waits for the five sockets to be bound. */
+    private static final long BIND_WAIT_SECONDS = 30;
     private static final java.util.Set<String> CONTROL_TYPES = java.util.Set.of("kernel_info_request", "interrupt_request",
             "shutdown_request");
 
@@ -44,6 +54,12 @@ public final class KernelServer {
     private final Object iopubLock = new Object();
     private ZMQ.Socket iopub;
     private volatile boolean running = true;
+    /** Ended abruptly ({@link #kill}): nothing more is sent, and nothing queued lingers. */
+    private volatile boolean killed;
+    /** Completes once the five sockets are bound, or fails with why they could not be. */
+    private final CompletableFuture<Void> bound = new CompletableFuture<>();
+    /** Completes once serving has ended (an in-process server's: see {@link #onExit}). */
+    private final CompletableFuture<Void> exit = new CompletableFuture<>();
     private final Object cellLock = new Object();
     /** An execution is under way (guarded by cellLock). */
     private boolean cellRunning;
@@ -73,48 +89,168 @@ public final class KernelServer {
     /** Binds, serves, and returns once a shutdown_request has been answered (or the parent process is gone). */
     public static void serve(Path connectionFile, Interpreter interpreter) throws IOException, InterruptedException {
         KernelServer server = new KernelServer(ConnectionInfo.read(connectionFile), interpreter);
-        server.run();
+        server.run("carpo-kernel", true);
     }
 
-    private void run() throws InterruptedException {
-        iopub = bind(Channel.IOPUB, SocketType.PUB);
-        ZMQ.Socket shell = bind(Channel.SHELL, SocketType.ROUTER);
-        ZMQ.Socket stdin = bind(Channel.STDIN, SocketType.ROUTER);
-        // Sockets belong to the thread that uses them: control and heartbeat bind on their own.
-        CountDownLatch bound = new CountDownLatch(2);
-        java.util.concurrent.atomic.AtomicReference<RuntimeException> bindFailure = new java.util.concurrent.atomic.AtomicReference<>();
-        Thread control = daemon("carpo-kernel-control", () -> serveControl(bound, bindFailure));
-        Thread heartbeat = daemon("carpo-kernel-heartbeat", () -> serveHeartbeat(bound, bindFailure));
-        control.start();
-        heartbeat.start();
-        if (!bound.await(30, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("control and heartbeat sockets were not bound within 30 s");
+    /**
+     * Serves {@code interpreter} in this JVM on {@code connection}'s ports, on threads of its own
+     * named {@code threadName-shell}, {@code -control}, {@code -heartbeat} (and {@code -close} while
+     * it closes its ZeroMQ context), and returns once the five sockets are bound. It serves until a
+     * shutdown_request, {@link #stop} or {@link #kill}, then closes the interpreter; {@link #onExit}
+     * completes when it has ended. Unlike {@link #serve}, it never watches {@code JPY_PARENT_PID}
+     * (its parent is this JVM) and never exits or halts the JVM.
+     *
+     * <p>Called by an {@link dev.carpo.pool.kernel.InProcessKernel} from its {@code serve}, on the
+     * thread that starts the kernel.
+     *
+     * @throws IllegalStateException when a socket cannot be bound (such as a port in use), or not within
+     *         30 s; the server has then ended, and the interpreter was not closed (the caller still owns it)
+     */
+    public static KernelServer start(ConnectionInfo connection, Interpreter interpreter, String threadName) {
+        KernelServer server = new KernelServer(connection, interpreter);
+        // JeroMQ's I/O threads sometimes report a ClosedChannelException while the context is being
+        // closed (a term ack racing the teardown); harmless, but in-process it lands in the host's stderr.
+        server.zmq.setNotificationExceptionHandler((t, e) -> {
+            if (server.running || !(e instanceof zmq.ZError.IOException)) {
+                System.err.println("carpo kernel " + threadName + ": JeroMQ " + t.getName() + ": " + e);
+            }
+        });
+        Thread shell = daemon(threadName + "-shell", () -> {
+            try {
+                server.run(threadName, false);
+            } catch (Throwable t) {
+                if (!server.bound.completeExceptionally(t)) {
+                    System.err.println("carpo kernel " + threadName + ": ended by " + t);
+                }
+            } finally {
+                server.exit.complete(null);
+            }
+        });
+        shell.start();
+        try {
+            server.bound.get(BIND_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            server.exit.copy().completeOnTimeout(null, 10, TimeUnit.SECONDS).join(); // its sockets closed before the caller retries
+            throw new IllegalStateException("in-process kernel " + threadName + " could not bind its sockets: " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            server.kill();
+            throw new IllegalStateException("in-process kernel " + threadName + ": sockets not bound within " + BIND_WAIT_SECONDS + " s", e);
+        } catch (InterruptedException e) {
+            server.kill();
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while in-process kernel " + threadName + " was binding", e);
         }
-        if (bindFailure.get() != null) {
-            throw bindFailure.get();
-        }
-        watchParent();
-        publish(null, "status", object().put("execution_state", "starting"));
-        ZMQ.Poller poller = zmq.createPoller(1);
-        poller.register(shell, ZMQ.Poller.POLLIN);
-        while (running) {
-            if (poller.poll(POLL_MS) > 0 && poller.pollin(0)) {
-                ZMsg frames = ZMsg.recvMsg(shell, ZMQ.DONTWAIT);
-                if (frames != null) {
-                    handle(shell, frames, false);
+        return server;
+    }
+
+    /**
+     * Completes once a server from {@link #start} has stopped serving: its sockets closed, its control
+     * and heartbeat threads ended (its shell thread ends just after), its interpreter closed, after a
+     * shutdown_request, {@link #stop} or {@link #kill}, or a failure to bind.
+     */
+    public CompletableFuture<Void> onExit() {
+        return exit;
+    }
+
+    /**
+     * Interrupts the running cell, as SIGINT does a kernel process: dropped when no cell runs (as
+     * ipykernel ignores SIGINT between cells), so a late one cannot stop the next cell. From any thread.
+     */
+    public void interrupt() {
+        interruptCell();
+    }
+
+    /**
+     * Stops serving, as after a shutdown_request: the threads see it within 200 ms, and a running cell
+     * finishes first (its reply still goes out). From any thread; idempotent.
+     */
+    public void stop() {
+        running = false;
+    }
+
+    /**
+     * Ends serving abruptly, as SIGKILL does a kernel process: nothing more is sent (no reply, no
+     * status; a reply the client has not yet received is dropped), and a running cell is interrupted,
+     * since a thread cannot be stopped from outside; the server ends once that cell has returned.
+     * From any thread; idempotent.
+     */
+    public void kill() {
+        killed = true;
+        running = false;
+        interruptCell();
+    }
+
+    private void run(String threadName, boolean watchParent) throws InterruptedException {
+        ZMQ.Socket shell = null;
+        ZMQ.Socket stdin = null;
+        Thread control = null;
+        Thread heartbeat = null;
+        boolean served = false;
+        try {
+            iopub = bind(Channel.IOPUB, SocketType.PUB);
+            shell = bind(Channel.SHELL, SocketType.ROUTER);
+            stdin = bind(Channel.STDIN, SocketType.ROUTER);
+            // Sockets belong to the thread that uses them: control and heartbeat bind on their own.
+            CountDownLatch bindings = new CountDownLatch(2);
+            java.util.concurrent.atomic.AtomicReference<RuntimeException> bindFailure = new java.util.concurrent.atomic.AtomicReference<>();
+            control = daemon(threadName + "-control", () -> serveControl(bindings, bindFailure));
+            heartbeat = daemon(threadName + "-heartbeat", () -> serveHeartbeat(bindings, bindFailure));
+            control.start();
+            heartbeat.start();
+            if (!bindings.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("control and heartbeat sockets were not bound within 30 s");
+            }
+            if (bindFailure.get() != null) {
+                throw bindFailure.get();
+            }
+            bound.complete(null);
+            if (watchParent) {
+                watchParent();
+            }
+            publish(null, "status", object().put("execution_state", "starting"));
+            ZMQ.Poller poller = zmq.createPoller(1);
+            poller.register(shell, ZMQ.Poller.POLLIN);
+            while (running) {
+                if (poller.poll(POLL_MS) > 0 && poller.pollin(0)) {
+                    ZMsg frames = ZMsg.recvMsg(shell, ZMQ.DONTWAIT);
+                    if (frames != null) {
+                        handle(shell, frames, false);
+                    }
                 }
             }
+            served = true;
+        } finally {
+            // Also after a failed bind: an in-process server must not leave sockets or threads behind.
+            running = false;
+            if (control != null) {
+                control.join(TimeUnit.SECONDS.toMillis(5));
+            }
+            if (heartbeat != null) {
+                heartbeat.join(TimeUnit.SECONDS.toMillis(5));
+            }
+            if (served) {
+                interpreter.close();
+            }
+            destroy(shell);
+            destroy(stdin);
+            destroy(iopub);
+            // Bounded: the process exits next whatever JeroMQ's teardown does.
+            Thread closer = daemon(threadName + "-close", zmq::close);
+            closer.start();
+            closer.join(TimeUnit.SECONDS.toMillis(5));
         }
-        control.join(TimeUnit.SECONDS.toMillis(5));
-        heartbeat.join(TimeUnit.SECONDS.toMillis(5));
-        interpreter.close();
-        zmq.destroySocket(shell);
-        zmq.destroySocket(stdin);
-        zmq.destroySocket(iopub);
-        // Bounded: the process exits next whatever JeroMQ's teardown does.
-        Thread closer = daemon("carpo-kernel-close", zmq::close);
-        closer.start();
-        closer.join(TimeUnit.SECONDS.toMillis(5));
+    }
+
+    /** Closes a socket on its owner thread; after {@link #kill}, dropping what is still queued. */
+    private void destroy(ZMQ.Socket socket) {
+        if (socket == null) {
+            return;
+        }
+        if (killed) {
+            socket.setLinger(0);
+        }
+        zmq.destroySocket(socket);
     }
 
     private ZMQ.Socket bind(Channel channel, SocketType type) {
@@ -153,7 +289,7 @@ public final class KernelServer {
                 handle(control, frames, true);
             }
         }
-        zmq.destroySocket(control); // by its own thread; linger lets the shutdown_reply out
+        destroy(control); // by its own thread; linger lets the shutdown_reply out
     }
 
     private void serveHeartbeat(CountDownLatch bound, java.util.concurrent.atomic.AtomicReference<RuntimeException> failure) {
@@ -181,14 +317,10 @@ public final class KernelServer {
         // As ipykernel's ParentPollerUnix: our actual parent's end is the signal (the pid in the variable
         // may name a process on another host, or a wrapper that exec'ed us).
         ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> {
-            stop();
+            running = false;
             interruptCell(); // a running cell would otherwise keep this process alive
             CompletableFuture.delayedExecutor(5, TimeUnit.SECONDS).execute(() -> Runtime.getRuntime().halt(0));
         }));
-    }
-
-    private void stop() {
-        running = false;
     }
 
     private void handle(ZMQ.Socket socket, ZMsg frames, boolean isControl) {
@@ -224,7 +356,7 @@ public final class KernelServer {
                 case "shutdown_request" -> {
                     reply(socket, request, "shutdown_reply",
                             ok().put("restart", request.content().path("restart").asBoolean(false)));
-                    stop();
+                    running = false;
                 }
                 default -> System.err.println("carpo kernel: no handler for " + request.type() + (isControl ? " on control" : ""));
             }
@@ -249,6 +381,8 @@ public final class KernelServer {
             executionCount++;
         }
         int count = executionCount;
+        // Not yet interruptible: an interrupt that comes while the hook runs is dropped, as between cells.
+        interpreter.beforeCell(code);
         // Interruptible from before execute_input: a client that saw it may interrupt at once.
         cellRunning(true);
         Interpreter.Outcome outcome;
@@ -352,7 +486,10 @@ public final class KernelServer {
         }
     }
 
-    private static void send(ZMQ.Socket socket, List<byte[]> frames) {
+    private void send(ZMQ.Socket socket, List<byte[]> frames) {
+        if (killed) {
+            return; // as a killed process: whatever it had not sent yet never goes out
+        }
         for (int i = 0; i < frames.size(); i++) {
             socket.send(frames.get(i), i < frames.size() - 1 ? ZMQ.SNDMORE : 0);
         }
