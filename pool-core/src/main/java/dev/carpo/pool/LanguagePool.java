@@ -90,7 +90,7 @@ public final class LanguagePool implements AutoCloseable {
 
     /** The options it was created with (bounds may since have changed through {@link #scale}). */
     public PoolOptions options() {
-        return options.withBounds(engine.min(), engine.max());
+        return engine.bounds(options::withBounds);
     }
 
     /** Where the pool stands: starting, running, failed (circuit open) or closed. */

@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The dispatcher's races, made deterministic with {@link FakeKernel}: in-process kernels the pool
  * starts, signals and kills through its ordinary start path, which the test holds and releases at
- * exactly the step each race needs. Each test fails when the part of {@link LanguagePool} it names
- * is taken out (each was checked so). Only the public pool API is used, plus {@link KernelPools#runtime()}.
+ * exactly the step each race needs. Each test fails when the part of the engine
+ * ({@code dev.carpo.pool.engine}) it names is taken out (each was checked so). Only the public pool API is used, plus {@link KernelPools#runtime()}.
  */
 class DispatcherRaceTest {
     /** Waits for things that happen at once unless broken: bounded, never a sleep. */
@@ -389,5 +389,37 @@ class DispatcherRaceTest {
             assertThat(again.kernelId()).isEqualTo(replacement.kernelId);
             assertThat(again.execute("x").text()).isEqualTo("x");
         }
+    }
+
+    // ---- options() read while the pool scales (found in review of the engine split) ----
+
+    /** A fixed pool's bounds move together: options() never sees min from one scale and max from another. */
+    @Test
+    void optionsReadsBothBoundsOfOneScale() throws Exception {
+        LanguagePool py = pool(options().min(1).max(1).build());
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<String> torn = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    PoolOptions o = py.options();
+                    if (o.min() != o.max()) {
+                        torn.compareAndSet(null, "min " + o.min() + ", max " + o.max());
+                    }
+                } catch (RuntimeException e) {
+                    torn.compareAndSet(null, e.toString());
+                }
+            }
+        }, "options-reader");
+        reader.start();
+        try {
+            for (int i = 0; i < 2_000 && torn.get() == null; i++) {
+                py.scaleAsync(1 + i % 2);
+            }
+        } finally {
+            done.set(true);
+            reader.join(T.toMillis());
+        }
+        assertThat(torn.get()).as("a torn read of the bounds").isNull();
     }
 }

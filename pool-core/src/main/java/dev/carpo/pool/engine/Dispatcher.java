@@ -180,9 +180,10 @@ final class Dispatcher {
                 job.fail(new PoolTimeoutException(engine.language, -1, "job did not start within " + job.timeout.toMillis()
                         + " ms (" + engine.queued + " other job(s) waiting)", null), effects);
             } else {
-                JobState was = job.fail(new PoolTimeoutException(engine.language, job.index, "job did not complete within "
+                // The interrupt goes out before the caller hears of the timeout.
+                engine.interrupts.interrupt(job, job.state() == JobState.RUNNING, effects);
+                job.fail(new PoolTimeoutException(engine.language, job.index, "job did not complete within "
                         + job.timeout.toMillis() + " ms; its kernel was interrupted", null), effects);
-                engine.interrupts.interrupt(job, was == JobState.RUNNING, effects);
             }
             pump(effects);
         });
@@ -199,8 +200,8 @@ final class Dispatcher {
                 return;
             }
             engine.counters.outputLimited++;
-            JobState was = job.fail(outputLimit(job, refused), effects);
-            engine.interrupts.interrupt(job, was == JobState.RUNNING, effects);
+            engine.interrupts.interrupt(job, job.state() == JobState.RUNNING, effects);
+            job.fail(outputLimit(job, refused), effects);
             pump(effects);
         });
     }

@@ -84,7 +84,8 @@ final class Instance {
 
     /** {@code job} is sent to its kernel. */
     void start(Job job) {
-        assert free() : "instance not free";
+        // Not free(): the kernel may have died since the pump looked, on its own thread; its death fails the job.
+        assert running == null && interruptsInFlight == 0 : "instance busy";
         running = job;
     }
 

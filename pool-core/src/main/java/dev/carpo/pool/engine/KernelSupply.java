@@ -313,14 +313,14 @@ final class KernelSupply {
             s.queue.clear();
             s.leaseQueue.clear();
         }
-        PoolException open = engine.circuitOpen(-1);
         for (Job job : waiting) {
             engine.queued--;
-            if (job.fail(open, effects) != null) {
+            if (!job.isDone()) {
                 engine.counters.rejected++;
+                job.fail(engine.circuitOpen(-1), effects);
             }
         }
-        engine.failRequests(open, effects);
+        engine.failRequests(() -> engine.circuitOpen(-1), effects);
     }
 
     /** A kernel this pool created died or was shut down (from its death future, on a callback thread). */

@@ -48,8 +48,9 @@ import java.util.function.Function;
  * One lock guards all of a pool's state: its instances, queues, requests, bounds, counters. Every
  * change goes through {@link #locked}: it decides everything under the lock and collects what must
  * happen outside it into {@link Effects}, which run once the lock is released. Nothing that can
- * block or call out (a kernel, commons-pool2, a caller's future or callback, a listener) runs under
- * the lock, so no callback can re-enter it or stall it. Methods that must be called under the lock
+ * block or call out (a kernel, a borrow, return or invalidation in commons-pool2, a caller's future
+ * or callback, a listener) runs under the lock, so no callback can re-enter it or stall it; only
+ * commons-pool2's cheap bound setters and idle count, which take no lock of ours, are called under it. Methods that must be called under the lock
  * say so and assert it ({@link #held()}).
  */
 public final class PoolEngine implements PoolMeters.Source {
@@ -160,15 +161,10 @@ public final class PoolEngine implements PoolMeters.Source {
         return options.gateway() == null ? "local" : options.gateway().location();
     }
 
-    public int min() {
+    /** {@code f} of the bounds (min, max) as they are now, read together. */
+    public <T> T bounds(java.util.function.BiFunction<Integer, Integer, T> f) {
         synchronized (lock) {
-            return min;
-        }
-    }
-
-    public int max() {
-        synchronized (lock) {
-            return max;
+            return f.apply(min, max);
         }
     }
 
@@ -508,7 +504,7 @@ public final class PoolEngine implements PoolMeters.Source {
             instances.clear();
             queued = 0;
             unfinished.forEach(job -> job.fail(closed, effects));
-            failRequests(closed, effects);
+            failRequests(() -> closed, effects);
             return closing;
         });
         if (done == null) {
@@ -521,16 +517,16 @@ public final class PoolEngine implements PoolMeters.Source {
         return done;
     }
 
-    /** Every waiting lease and scale request fails with {@code e}. Under the lock. */
-    void failRequests(PoolException e, Effects effects) {
+    /** Every waiting lease and scale request fails, each with its own exception from {@code failure}. Under the lock. */
+    void failRequests(java.util.function.Supplier<PoolException> failure, Effects effects) {
         assert held();
         for (LeaseRequest r : leaseRequests) {
             cancelTimer(r.timer);
-            effects.fail(r.future, e);
+            effects.fail(r.future, failure.get());
         }
         leaseRequests.clear();
         for (ScaleRequest r : scaleRequests) {
-            effects.fail(r.future, e);
+            effects.fail(r.future, failure.get());
         }
         scaleRequests.clear();
     }

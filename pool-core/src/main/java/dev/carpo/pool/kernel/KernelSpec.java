@@ -93,6 +93,9 @@ public record KernelSpec(
      * {@code local-provisioner}). See {@link KernelRuntime#serveInProcess}.
      */
     public String provisionerName() {
+        if (metadata == null) {
+            return null;
+        }
         com.fasterxml.jackson.databind.JsonNode name = metadata.path("kernel_provisioner").path("provisioner_name");
         return name.isTextual() && !name.asText().isBlank() ? name.asText() : null;
     }
