@@ -422,4 +422,14 @@ class DispatcherRaceTest {
         }
         assertThat(torn.get()).as("a torn read of the bounds").isNull();
     }
+
+    /** A kernel served in this JVM shares its memory: a memory limit cannot hold for it, so the pool refuses to start, saying why. */
+    @Test
+    void aMemoryLimitIsRefusedForKernelsServedInThisJvm() {
+        assertThatThrownBy(() -> pool(options().size(1).memoryLimit(256L << 20).maxStartAttempts(1).build()))
+                .isInstanceOf(PoolFailedException.class)
+                .hasMessageContaining("memoryLimit is for kernels carpo runs as processes")
+                .hasMessageContaining("provisioner '" + FakeKernel.PROVISIONER + "'");
+        assertThat(fake.instances()).as("nothing served").isEmpty();
+    }
 }
