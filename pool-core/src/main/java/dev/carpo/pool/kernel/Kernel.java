@@ -200,6 +200,11 @@ public final class Kernel implements AutoCloseable {
         return new KernelStartException(where + ": " + error, error);
     }
 
+    /** Where its transport stands now (open, reconnecting, reopens), for tests' failure messages. */
+    String transportState() {
+        return connection.transportState();
+    }
+
     public String id() {
         return id;
     }

@@ -173,6 +173,11 @@ final class KernelConnection {
         return readiness;
     }
 
+    /** The transport's state now (read off the loop thread: for diagnostics only). */
+    String transportState() {
+        return transport.describe();
+    }
+
     // ---- requests (any thread) ----
 
     /** Sends a request on shell or control; the future completes with the reply's content. */

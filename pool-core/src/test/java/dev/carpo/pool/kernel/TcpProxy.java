@@ -20,6 +20,7 @@ final class TcpProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean refusing;
+    private volatile boolean silent;
     private volatile int accepted;
 
     TcpProxy(int targetPort) throws IOException {
@@ -42,6 +43,11 @@ final class TcpProxy implements AutoCloseable {
         this.refusing = refuse;
     }
 
+    /** With {@code true}, new connections are accepted and then neither answered nor closed (a hung server); closed by {@link #cutAll}. */
+    void silent(boolean silent) {
+        this.silent = silent;
+    }
+
     /** Closes every connection now open through the proxy (both sides). */
     void cutAll() {
         for (Socket s : open) {
@@ -57,6 +63,10 @@ final class TcpProxy implements AutoCloseable {
                 accepted++;
                 if (refusing) {
                     closeQuietly(client);
+                    continue;
+                }
+                if (silent) {
+                    open.add(client);
                     continue;
                 }
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
