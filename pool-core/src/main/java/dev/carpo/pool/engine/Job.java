@@ -97,9 +97,7 @@ final class Job {
         }
         JobState was = state;
         state = JobState.DONE;
-        if (timer != null) {
-            timer.cancel(false);
-        }
+        PoolEngine.cancelTimer(timer);
         return was;
     }
 }

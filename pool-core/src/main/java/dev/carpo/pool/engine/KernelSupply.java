@@ -2,7 +2,6 @@ package dev.carpo.pool.engine;
 
 import dev.carpo.pool.PoolEvent;
 import dev.carpo.pool.PoolException;
-import dev.carpo.pool.PoolKernelDiedException;
 import dev.carpo.pool.PoolOptions;
 import dev.carpo.pool.PoolState;
 import dev.carpo.pool.kernel.Kernel;
@@ -42,7 +41,6 @@ final class KernelSupply {
     /** Every kernel launched for this pool and not yet gone: starting, held, or warm in commons-pool2. */
     private final Set<Kernel> launched = ConcurrentHashMap.newKeySet();
     private final AtomicLong goneRejected = new AtomicLong();
-    private final MemoryFit memoryFit;
     /** Starts in flight for new instances (not replacements). Under the lock. */
     private int startingNew;
 
@@ -66,15 +64,10 @@ final class KernelSupply {
         KernelFactory factory = new KernelFactory(runtime, engine.spec, kernelOptions, options.startupTimeout(),
                 engine.setup::snapshot, this::launched, this::died);
         this.kernels = factory.objectPool(options.max(), options.idleTimeout());
-        this.memoryFit = new MemoryFit(engine.language, options);
     }
 
     GenericObjectPool<PooledKernel> objectPool() {
         return kernels;
-    }
-
-    void warnIfTooLarge(int size) {
-        memoryFit.warnIfTooLarge(size);
     }
 
     int startingNew() {
@@ -361,8 +354,7 @@ final class KernelSupply {
             for (Job job : s.leaseQueue) {
                 engine.queued--;
                 engine.counters.kernelDied++;
-                job.fail(new PoolKernelDiedException(engine.language, index,
-                        "the leased kernel died, and its state with it: " + cause.getMessage(), cause), effects);
+                job.fail(engine.leaseBroken(index, cause), effects);
             }
             s.leaseQueue.clear();
             s.endLease();

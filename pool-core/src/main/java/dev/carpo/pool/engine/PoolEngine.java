@@ -15,6 +15,7 @@ import dev.carpo.pool.PoolState;
 import dev.carpo.pool.PoolStats;
 import dev.carpo.pool.PoolTimeoutException;
 import dev.carpo.pool.kernel.Kernel;
+import dev.carpo.pool.kernel.KernelDiedException;
 import dev.carpo.pool.kernel.KernelRuntime;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.metrics.PoolMeters;
@@ -67,6 +68,7 @@ public final class PoolEngine implements PoolMeters.Source {
     final Interrupts interrupts;
     final SetupCode setup;
     final StartCircuit circuit;
+    private final MemoryFit memoryFit;
 
     final Object lock = new Object();
     // Everything below is guarded by lock.
@@ -107,7 +109,8 @@ public final class PoolEngine implements PoolMeters.Source {
         this.dispatcher = new Dispatcher(this);
         this.supply = new KernelSupply(this, runtime, runtimeDir, starter, onClosed);
         this.meters = registry == null ? PoolMeters.NONE : new PoolMeters(registry, meterTags(), this, supply.objectPool());
-        supply.warnIfTooLarge(max);
+        this.memoryFit = new MemoryFit(language, options);
+        memoryFit.warnIfTooLarge(max);
     }
 
     private io.micrometer.core.instrument.Tags meterTags() {
@@ -244,8 +247,12 @@ public final class PoolEngine implements PoolMeters.Source {
     }
 
     PoolKernelDiedException leaseBroken(Lease lease) {
-        return new PoolKernelDiedException(language, lease.index(),
-                "the leased kernel died, and its state with it: " + lease.broken().getMessage(), lease.broken());
+        return leaseBroken(lease.index(), lease.broken());
+    }
+
+    /** A job on a lease whose kernel died: it cannot run, as the state it was meant for is gone. */
+    PoolKernelDiedException leaseBroken(int instance, KernelDiedException cause) {
+        return new PoolKernelDiedException(language, instance, "the leased kernel died, and its state with it: " + cause.getMessage(), cause);
     }
 
     /** Why a new job or lease cannot be taken now, or null. Under the lock. */
@@ -333,7 +340,7 @@ public final class PoolEngine implements PoolMeters.Source {
 
     /** Scales to {@code n} (checked by the front) ready instances; completes when they are ready. */
     public CompletableFuture<Void> scale(int n) {
-        supply.warnIfTooLarge(n);
+        memoryFit.warnIfTooLarge(n);
         ScaleRequest request = new ScaleRequest();
         PoolException refusal = lockedGet(effects -> {
             if (state == PoolState.CLOSED) {
