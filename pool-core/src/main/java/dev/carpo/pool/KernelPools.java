@@ -126,11 +126,10 @@ public final class KernelPools implements AutoCloseable {
         if (pools.putIfAbsent(language, pool) != null) {
             throw new IllegalArgumentException("a pool for language '" + language + "' already exists; shut it down first");
         }
-        return pool.start().whenComplete((p, e) -> {
-            if (e != null) {
-                pool.closeAsync();
-            }
-        });
+        // A pool that cannot start is closed, and out of pools(), before the caller hears it failed: a refused
+        // createPool leaves nothing behind, and the same language can be created again at once.
+        return pool.start().exceptionallyCompose(e -> pool.closeAsync().handle((v, closeError) -> null)
+                .thenCompose(v -> CompletableFuture.<LanguagePool>failedFuture(e)));
     }
 
     /**

@@ -431,5 +431,6 @@ class DispatcherRaceTest {
                 .hasMessageContaining("memoryLimit is for kernels carpo runs as processes")
                 .hasMessageContaining("provisioner '" + FakeKernel.PROVISIONER + "'");
         assertThat(fake.instances()).as("nothing served").isEmpty();
+        assertThat(pools.pools()).as("a refused createPool leaves no pool behind").doesNotContainKey("fake");
     }
 }
