@@ -61,6 +61,17 @@ import java.util.Map;
  *        writable pids cgroup (createPool refuses it where there is none, and for a gateway)
  * @param maxConcurrentStarts kernels this pool starts at the same time at most (first starts, restarts
  *        and elastic growth together); the others wait for a start to finish
+ * @param freshLeases every lease, and every ordinary job, gets a kernel that has run nothing but the
+ *        pool's init and broadcast code, and that kernel is discarded when the lease (or the job) ends;
+ *        see {@link Builder#freshLeases(boolean)}
+ * @param maxLifetime a kernel older than this is retired once it is idle (never while it runs a job or is
+ *        leased), or {@code null} for no limit; each kernel's is shortened by up to 2.5 %, at random, so
+ *        a pool does not recycle all its kernels at once
+ * @param maxExecutions a kernel is retired after this many jobs, or 0 for no limit
+ * @param leakDetectionThreshold a lease held longer than this is logged once with the stack of the code
+ *        that took it, and counted ({@code carpo.leases.leaked}), or {@code null} for no detection
+ * @param sandbox how local kernels are confined (files, network), or {@code null} for no sandbox;
+ *        refused for a gateway
  */
 public record PoolOptions(
         int min,
@@ -83,7 +94,12 @@ public record PoolOptions(
         long maxOutputBytes,
         long memoryLimit,
         int maxProcesses,
-        int maxConcurrentStarts) {
+        int maxConcurrentStarts,
+        boolean freshLeases,
+        Duration maxLifetime,
+        long maxExecutions,
+        Duration leakDetectionThreshold,
+        Sandbox sandbox) {
 
     /** {@link #maxOutputBytes()} unless set: 1 MiB a job, so 64 busy kernels keep at most 128 MiB of output in a JVM. */
     public static final long DEFAULT_MAX_OUTPUT_BYTES = 1L << 20;
@@ -155,6 +171,19 @@ public record PoolOptions(
         if (maxConcurrentStarts < 1) {
             throw new IllegalArgumentException("PoolOptions.maxConcurrentStarts must be >= 1, got " + maxConcurrentStarts);
         }
+        if (maxLifetime != null) {
+            maxLifetime = positive(maxLifetime, "maxLifetime");
+        }
+        if (maxExecutions < 0) {
+            throw new IllegalArgumentException("PoolOptions.maxExecutions must be >= 0 (0: no limit), got " + maxExecutions);
+        }
+        if (leakDetectionThreshold != null) {
+            leakDetectionThreshold = positive(leakDetectionThreshold, "leakDetectionThreshold");
+        }
+        if (sandbox != null && gateway != null) {
+            throw new IllegalArgumentException("PoolOptions.sandbox is for kernels carpo runs as local processes; a pool on gateway "
+                    + gateway.location() + " runs its kernels there, under the gateway's own isolation");
+        }
         init = List.copyOf(init);
         env = Map.copyOf(env);
     }
@@ -179,7 +208,8 @@ public record PoolOptions(
     PoolOptions withBounds(int newMin, int newMax) {
         return new PoolOptions(newMin, newMax, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                 idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts);
+                heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts,
+                freshLeases, maxLifetime, maxExecutions, leakDetectionThreshold, sandbox);
     }
 
     /**
@@ -232,6 +262,11 @@ public record PoolOptions(
         private long memoryLimit;
         private int maxProcesses;
         private int maxConcurrentStarts = defaultMaxConcurrentStarts();
+        private boolean freshLeases;
+        private Duration maxLifetime;
+        private long maxExecutions;
+        private Duration leakDetectionThreshold;
+        private Sandbox sandbox;
 
         /** A fixed pool of {@code n} kernels, up to {@link PoolOptions#MAX_POOL_SIZE}. */
         public Builder size(int n) {
@@ -380,10 +415,72 @@ public record PoolOptions(
             return this;
         }
 
+        /**
+         * One tenant per kernel (default off): every lease gets a kernel that has run nothing but the
+         * pool's init and broadcast code, and when the lease is released (or was granted as its caller
+         * gave up) that kernel is shut down and a new one started in the background. Ordinary jobs are
+         * treated as one-job leases: each runs on a fresh idle kernel, which is discarded after it, so
+         * no job ever sees what an earlier one left (variables, imports, files in its scratch directory).
+         *
+         * <p>The pool's idle kernels are the warm spares: with one idle, a lease is granted at once.
+         * With none idle, the lease waits (up to its timeout) while the pool starts one, if it is below
+         * {@code max}, or until a released kernel has been replaced. Each kernel also gets its own empty
+         * scratch directory ({@code CARPO_SCRATCH} in its environment, its working directory unless
+         * {@link #workingDirectory} is set), removed when the kernel goes.
+         *
+         * <pre>{@code
+         * PoolOptions.builder().size(3).freshLeases(true).build();   // three warm, unused kernels
+         * }</pre>
+         */
+        public Builder freshLeases(boolean fresh) {
+            this.freshLeases = fresh;
+            return this;
+        }
+
+        /**
+         * Retires a kernel older than {@code d} once it is idle: a replacement is started first, and the
+         * old kernel keeps serving until it is ready, so the pool never drops below {@code min} for a
+         * recycle. A job or lease in progress is never cut short. {@code null}: no limit (default).
+         */
+        public Builder maxLifetime(Duration d) {
+            this.maxLifetime = d;
+            return this;
+        }
+
+        /**
+         * Retires a kernel after {@code n} jobs (0: no limit, default); its replacement starts as it is
+         * sent its last one. Setup code (init, broadcasts) is not counted.
+         */
+        public Builder maxExecutions(long n) {
+            this.maxExecutions = n;
+            return this;
+        }
+
+        /**
+         * Logs a lease held longer than {@code d}, once, at WARN with the stack of the code that took it
+         * (as HikariCP's {@code leakDetectionThreshold}), and counts it in {@code carpo.leases.leaked}
+         * and {@link PoolStats#leasesLeaked()}. {@code null}: no detection (default).
+         */
+        public Builder leakDetectionThreshold(Duration d) {
+            this.leakDetectionThreshold = d;
+            return this;
+        }
+
+        /**
+         * Confines every local kernel ({@link Sandbox}): a read-only system, its own private
+         * {@code /tmp}, only the paths listed, and with {@code network(false)} no network at all.
+         * {@code null}: no sandbox (default). Refused for a gateway.
+         */
+        public Builder sandbox(Sandbox sandbox) {
+            this.sandbox = sandbox;
+            return this;
+        }
+
         public PoolOptions build() {
             return new PoolOptions(min, max, strategy, init, env, workingDirectory, defaultTimeout, maxQueued,
                     idleTimeout, startupTimeout, maxStartAttempts, restartBackoff, interruptGrace, leaseTimeout,
-                    heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts);
+                    heartbeatTimeout, shutdownGrace, gateway, maxOutputBytes, memoryLimit, maxProcesses, maxConcurrentStarts,
+                    freshLeases, maxLifetime, maxExecutions, leakDetectionThreshold, sandbox);
         }
     }
 }
