@@ -29,10 +29,13 @@ import java.util.List;
  * @param kernelsStarted kernels started successfully
  * @param startFailures kernel starts that failed
  * @param restarts instances whose kernel was replaced after a death
- * @param deaths kernels that died
- * @param retired kernels retired by scaling or an elastic shrink
+ * @param deaths kernels that died while serving the pool, for every death reason
+ * @param retired kernels the pool retired, for every retirement reason (idle, scale, lifetime, executions,
+ *        lease_end, closed)
  * @param outputLimited jobs ended because their kernel sent a message over the output bound ({@link PoolOutputLimitException})
  * @param memoryLimited jobs lost because their kernel went over its memory limit ({@link PoolMemoryLimitException})
+ * @param leasesLeaked leases held past {@link PoolOptions#leakDetectionThreshold()}
+ * @param reasons kernels that left the pool, by why: every {@link PoolEvent.Reason}, zero where none did
  * @param failure the cause of the last start failure while FAILED, else {@code null}
  * @param instances each instance in order
  */
@@ -41,8 +44,22 @@ public record PoolStats(
         int size, int idle, int busy, int leased, int starting, int queued, int min, int max,
         long submitted, long ok, long errors, long aborted, long timeouts, long cancelled, long rejected,
         long kernelDied, long kernelsStarted, long startFailures, long restarts, long deaths, long retired,
-        long outputLimited, long memoryLimited,
+        long outputLimited, long memoryLimited, long leasesLeaked, java.util.Map<PoolEvent.Reason, Long> reasons,
         String failure, List<Instance> instances) {
+
+    public PoolStats {
+        java.util.EnumMap<PoolEvent.Reason, Long> all = new java.util.EnumMap<>(PoolEvent.Reason.class);
+        for (PoolEvent.Reason r : PoolEvent.Reason.values()) {
+            all.put(r, reasons == null ? 0L : reasons.getOrDefault(r, 0L));
+        }
+        reasons = java.util.Collections.unmodifiableMap(all);
+        instances = List.copyOf(instances);
+    }
+
+    /** How many kernels left the pool for {@code reason}. */
+    public long reason(PoolEvent.Reason reason) {
+        return reasons.get(reason);
+    }
 
     /**
      * One instance.

@@ -66,7 +66,7 @@ class PoolMetersTest {
             assertThat(counter(registry, "carpo.executions", "outcome", "timeout")).isEqualTo(1);
             assertThat(counter(registry, "carpo.executions", "outcome", "kernel_died")).isEqualTo(1);
             assertThat(counter(registry, "carpo.executions", "outcome", "rejected")).isZero();
-            assertThat(counter(registry, "carpo.kernel.deaths")).isEqualTo(1);
+            assertThat(counter(registry, "carpo.kernel.deaths", "reason", "crash")).isEqualTo(1);
             assertThat(counter(registry, "carpo.kernel.restarts")).isEqualTo(1);
             assertThat(counter(registry, "carpo.kernel.starts")).isEqualTo(3);
             assertThat(counter(registry, "carpo.kernel.start.failures")).isZero();

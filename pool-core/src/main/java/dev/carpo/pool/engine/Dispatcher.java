@@ -69,14 +69,17 @@ final class Dispatcher {
             if (!s.free()) {
                 continue;
             }
+            if (s.lease() != null && s.leaseQueue.isEmpty() && s.lease().released()) {
+                s.endLease();
+            }
+            if (engine.recycling.discardIfUsed(s, effects)) {
+                continue; // a fresh-leases kernel after its lease or job: its instance waits for a new one
+            }
+            engine.recycling.handOverIfReady(s, effects);
             Job job = null;
             if (s.lease() != null) {
                 job = s.leaseQueue.poll();
-                if (job == null && s.lease().released()) {
-                    s.endLease();
-                }
-            }
-            if (job == null && s.lease() == null) {
+            } else if (s.takesJobs()) {
                 job = s.queue.poll();
                 if (job == null && !s.retiring()) {
                     PoolEngine.LeaseRequest request = engine.leaseRequests.poll();
@@ -91,7 +94,7 @@ final class Dispatcher {
                 engine.queued--;
                 send(s, job, effects);
             } else if (s.retiring() && s.idle()) {
-                engine.supply.retire(s, effects, "scaled down");
+                engine.supply.retire(s, effects, dev.carpo.pool.PoolEvent.Reason.SCALE, "to " + engine.min);
             } else if (s.lease() == null && s.reportIdle()) {
                 emit(PoolEvent.Type.IDLE, s, "");
             }
@@ -108,6 +111,9 @@ final class Dispatcher {
         s.start(job);
         engine.meters.waited(job.queueWait);
         Kernel kernel = s.kernel().kernel();
+        if (!job.isBroadcast()) {
+            engine.recycling.sent(s);
+        }
         if (s.reportBusy()) {
             emit(PoolEvent.Type.BUSY, s, "");
         }
@@ -146,8 +152,9 @@ final class Dispatcher {
     /** A lease request takes a free instance. Under the lock. */
     private void grant(Instance s, PoolEngine.LeaseRequest request, Effects effects) {
         PoolEngine.cancelTimer(request.timer);
-        Lease lease = new Lease(s, engine.instances.indexOf(s), s.kernel().kernel().id());
+        Lease lease = new Lease(s, engine.instances.indexOf(s), s.kernel().kernel().id(), request.origin);
         s.grant(lease);
+        engine.leaks.granted(lease);
         if (s.reportBusy()) {
             emit(PoolEvent.Type.BUSY, s, "leased");
         }

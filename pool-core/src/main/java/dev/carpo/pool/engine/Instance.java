@@ -25,6 +25,12 @@ final class Instance {
     private boolean replacing;
     private boolean busyReported;
     private long executions;
+    /** Why its kernel is to be recycled (LIFETIME, EXECUTIONS) once its successor is ready, or null. */
+    private dev.carpo.pool.PoolEvent.Reason due;
+    /** A ready kernel waiting to take over from a kernel that is due, once that one is idle. */
+    private PooledKernel successor;
+    /** It lost its kernel to a death (its next kernel is a restart), not to a discard. */
+    private boolean died;
 
     Instance(PooledKernel kernel) {
         this.kernel = kernel;
@@ -140,9 +146,21 @@ final class Instance {
         return replacing;
     }
 
-    /** Its kernel is gone: returns the job it was running (now no longer running), or null. */
+    /** Its kernel died: returns the job it was running (now no longer running), or null. */
     Job lost() {
+        died = true;
+        return dropKernel();
+    }
+
+    /** Its kernel was discarded by the pool (a fresh-leases kernel after use); nothing was running. */
+    void discarded() {
+        died = false;
+        dropKernel();
+    }
+
+    private Job dropKernel() {
         kernel = null;
+        due = null;
         busyReported = false;
         interruptAsked = false;
         Job was = running;
@@ -155,10 +173,43 @@ final class Instance {
         replacing = starting;
     }
 
-    /** The replacement arrived. */
-    void replaced(PooledKernel replacement) {
+    /** The replacement arrived; true if it replaces a kernel that died (a restart). */
+    boolean replaced(PooledKernel replacement) {
         assert kernel == null : "instance still has a kernel";
         kernel = replacement;
+        return died;
+    }
+
+    dev.carpo.pool.PoolEvent.Reason due() {
+        return due;
+    }
+
+    void due(dev.carpo.pool.PoolEvent.Reason reason) {
+        due = reason;
+    }
+
+    /** It may take jobs other than its lease's: not a kernel that has run its {@code maxExecutions}. */
+    boolean takesJobs() {
+        return due != dev.carpo.pool.PoolEvent.Reason.EXECUTIONS;
+    }
+
+    PooledKernel successor() {
+        return successor;
+    }
+
+    void successor(PooledKernel next) {
+        successor = next;
+    }
+
+    /** The successor takes over; returns the kernel it replaces. Only when nothing runs and no lease holds it. */
+    PooledKernel handOver() {
+        assert successor != null && running == null && lease == null && interruptsInFlight == 0 : "instance not ready to hand over";
+        PooledKernel old = kernel;
+        kernel = successor;
+        successor = null;
+        due = null;
+        busyReported = false;
+        return old;
     }
 
     /** True once when it turns busy (or leased): the BUSY event is due. */

@@ -59,6 +59,7 @@ final class Interrupts {
         if (stuck) {
             LOG.warn("pool '{}' instance {}: kernel {} did not return to idle {} ms after an interrupt; replacing it",
                     engine.language, job.index, pk.kernel().id(), engine.options.interruptGrace().toMillis());
+            pk.killedFor(dev.carpo.pool.PoolEvent.Reason.INTERRUPT_FAILED);
             pk.kernel().kill();
         }
     }

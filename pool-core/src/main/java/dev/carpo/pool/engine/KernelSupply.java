@@ -83,11 +83,15 @@ final class KernelSupply {
         return sum;
     }
 
-    /** commons-pool2's bounds follow the pool's: max, plus retiring instances still finishing their work. Under the lock. */
+    /**
+     * commons-pool2's bounds follow the pool's: max, plus retiring instances still finishing their
+     * work, plus a successor for each instance whose kernel is due for recycling. Under the lock.
+     */
     void updateBounds() {
         assert engine.held();
         int finishing = (int) engine.instances.stream().filter(Instance::retiring).count();
-        kernels.setMaxTotal(engine.max + finishing);
+        int successors = (int) engine.instances.stream().filter(s -> s.due() != null || s.successor() != null).count();
+        kernels.setMaxTotal(engine.max + finishing + successors);
         kernels.setMaxIdle(engine.max);
     }
 
@@ -104,11 +108,13 @@ final class KernelSupply {
         }
         for (int i = engine.instances.size() - 1; i >= 0 && excess > 0; i--) {
             Instance s = engine.instances.get(i);
-            if (!s.retiring() && s.usable() && s.idle()) {
+            // Not one being recycled: its successor takes over first (and a used fresh-leases kernel is discarded, not kept).
+            if (!s.retiring() && s.usable() && s.idle() && s.due() == null && s.successor() == null && !s.replacing()
+                    && !(engine.options.freshLeases() && s.kernel().used())) {
                 engine.events.emit(PoolEvent.Type.RETIRED, i, s.kernel().kernel(), Duration.ZERO,
-                        "idle above min; kept warm for " + engine.options.idleTimeout().toMillis() + " ms");
+                        "kept warm for " + Recycling.describe(engine.options.idleTimeout()), PoolEvent.Reason.IDLE);
                 engine.instances.remove(i);
-                engine.counters.retired++;
+                engine.counters.ended(PoolEvent.Reason.IDLE);
                 PooledKernel pk = s.kernel();
                 effects.then(() -> {
                     try {
@@ -122,19 +128,29 @@ final class KernelSupply {
         }
     }
 
-    /** Removes an instance and ends its kernel; its queued work goes back to the pool. Under the lock. */
-    void retire(Instance s, Effects effects, String why) {
+    /** Removes an instance and ends its kernel (and a successor it had); its queued work goes back to the pool. Under the lock. */
+    void retire(Instance s, Effects effects, PoolEvent.Reason reason, String detail) {
         assert engine.held();
         int index = engine.instances.indexOf(s);
         engine.instances.remove(s);
-        engine.counters.retired++;
         engine.dispatcher.requeue(s, effects);
         if (s.hasKernel()) {
-            PooledKernel pk = s.kernel();
-            engine.events.emit(PoolEvent.Type.RETIRED, index, pk.kernel(), Duration.ZERO, why);
-            effects.then(() -> invalidate(pk));
+            retired(index, s.kernel(), reason, detail, effects);
+        }
+        PooledKernel next = s.successor();
+        if (next != null) {
+            s.successor(null);
+            effects.then(() -> invalidate(next));
         }
         updateBounds();
+    }
+
+    /** Kernel {@code pk}, once of instance {@code index}, is retired for {@code reason}: told, counted, ended. Under the lock. */
+    void retired(int index, PooledKernel pk, PoolEvent.Reason reason, String detail, Effects effects) {
+        assert engine.held() && !reason.isDeath();
+        engine.events.emit(PoolEvent.Type.RETIRED, index, pk.kernel(), Duration.ZERO, detail, reason);
+        engine.counters.ended(reason);
+        effects.then(() -> invalidate(pk));
     }
 
     /** Starts kernels for instances that lost theirs, for the floor, and for waiting work up to max. Under the lock. */
@@ -152,7 +168,9 @@ final class KernelSupply {
             }
         }
         for (Instance s : engine.instances) {
-            if (room > 0 && !s.hasKernel() && !s.replacing()) {
+            // A kernel for an instance that lost its own, or a successor for one whose kernel is due for recycling.
+            boolean wants = !s.hasKernel() || (s.due() != null && s.successor() == null && !s.retiring());
+            if (room > 0 && wants && !s.replacing()) {
                 s.replacing(true);
                 room--;
                 borrow(s, effects);
@@ -178,7 +196,7 @@ final class KernelSupply {
 
     private boolean noFreeInstance() {
         for (Instance s : engine.instances) {
-            if (!s.retiring() && s.usable() && s.idle()) {
+            if (!s.retiring() && s.usable() && s.idle() && s.takesJobs()) {
                 return false;
             }
         }
@@ -254,18 +272,36 @@ final class KernelSupply {
             engine.counters.kernelsStarted++;
             engine.meters.started(elapsed);
         }
+        pk.startup(elapsed);
         Instance target;
-        if (instance != null && engine.instances.contains(instance) && !instance.hasKernel()) {
+        if (instance != null && engine.instances.contains(instance) && instance.hasKernel()) {
+            // A successor: it waits beside the kernel it replaces until that one is idle (the pump hands over).
+            instance.successor(pk);
+            engine.dispatcher.pump(effects);
+            return;
+        }
+        if (instance != null && !engine.instances.contains(instance) && engine.activeCount() >= engine.min) {
+            // Its instance went (scaled down) while it started, and the pool is at its floor: keep it warm, do not grow.
+            effects.then(() -> returnWarm(pk));
+            engine.dispatcher.pump(effects);
+            return;
+        }
+        if (instance != null && engine.instances.contains(instance)) {
             target = instance;
-            target.replaced(pk);
-            engine.counters.restarts++;
-            engine.events.emit(PoolEvent.Type.RESTARTED, engine.instances.indexOf(target), pk.kernel(), elapsed, "");
+            int index = engine.instances.indexOf(target);
+            if (target.replaced(pk)) {
+                engine.counters.restarts++;
+                engine.events.emit(PoolEvent.Type.RESTARTED, index, pk.kernel(), elapsed, "");
+            } else {
+                engine.events.emit(PoolEvent.Type.READY, index, pk.kernel(), elapsed, "replaces a used kernel");
+            }
         } else {
             target = new Instance(pk);
             engine.instances.add(target);
             engine.events.emit(PoolEvent.Type.READY, engine.instances.indexOf(target), pk.kernel(), elapsed, "");
         }
         engine.setup.catchUp(target, pk, effects);
+        engine.recycling.joined(target, pk);
         if (engine.state != PoolState.RUNNING && engine.readyCount() >= engine.min) {
             if (engine.state == PoolState.FAILED) {
                 LOG.info("pool '{}' recovered: a kernel started again", engine.language);
@@ -326,6 +362,11 @@ final class KernelSupply {
                 if (candidate.kernel() == pk) {
                     s = candidate;
                 }
+                if (candidate.successor() == pk) {
+                    candidate.successor(null); // a successor that died waiting: reconcile starts another
+                    effects.then(() -> invalidate(pk));
+                    engine.dispatcher.pump(effects);
+                }
             }
             if (s == null || engine.state == PoolState.CLOSED) {
                 return; // idle in commons-pool2 (validation drops it), retired, or shutting down
@@ -342,9 +383,10 @@ final class KernelSupply {
     /** Instance {@code s} lost its kernel {@code pk}: its work fails, its lease breaks, and it is replaced or dropped. Under the lock. */
     private void lost(Instance s, PooledKernel pk, KernelDiedException cause, Effects effects) {
         assert engine.held();
-        engine.counters.deaths++;
+        PoolEvent.Reason reason = deathReason(pk, cause);
+        engine.counters.ended(reason);
         int index = engine.instances.indexOf(s);
-        engine.events.emit(PoolEvent.Type.DEAD, index, pk.kernel(), Duration.ZERO, cause.getMessage());
+        engine.events.emit(PoolEvent.Type.DEAD, index, pk.kernel(), Duration.ZERO, cause.getMessage(), reason);
         Job running = s.lost();
         if (running != null && !running.isDone()) {
             running.fail(engine.dispatcher.diedFailure(index, cause.getMessage(), cause), effects);
@@ -360,17 +402,57 @@ final class KernelSupply {
             s.endLease();
         }
         effects.then(() -> invalidate(pk));
+        PooledKernel next = s.successor();
+        if (next != null) {
+            // The successor that was to take over later takes over now.
+            s.successor(null);
+            if (next.kernel().isAlive() && engine.instances.contains(s)) {
+                s.replaced(next);
+                engine.counters.restarts++;
+                engine.events.emit(PoolEvent.Type.RESTARTED, index, next.kernel(), next.startup(), "");
+                engine.setup.catchUp(s, next, effects);
+                engine.recycling.joined(s, next);
+            } else {
+                effects.then(() -> invalidate(next));
+            }
+        }
         if (System.nanoTime() - pk.joinedNanos() < StartCircuit.EARLY_DEATH.toNanos() && !(cause instanceof KernelMemoryLimitException)) {
             // Crashed right after starting: like a failed start, restarts back off and the circuit can open.
             // (Not a memory limit: that is what a job did, and a fresh kernel is the cure, at once.)
             failedInARow(cause, effects);
         }
-        if (s.retiring() || (engine.activeCount() > engine.min && s.queue.isEmpty())) {
+        if (!s.hasKernel() && (s.retiring() || (engine.activeCount() > engine.min && s.queue.isEmpty()))) {
             engine.instances.remove(s);
             engine.dispatcher.requeue(s, effects);
             updateBounds();
         }
         engine.dispatcher.pump(effects);
+    }
+
+    /**
+     * Why {@code pk} died: what the pool killed it for, else its memory limit, else a lost gateway
+     * kernel, else a silent one (no exit code: heartbeat or link lost), else a crash.
+     */
+    static PoolEvent.Reason deathReason(PooledKernel pk, KernelDiedException cause) {
+        if (pk.killedFor() != null) {
+            return pk.killedFor();
+        }
+        if (cause instanceof KernelMemoryLimitException) {
+            return PoolEvent.Reason.MEMORY_LIMIT;
+        }
+        if (pk.kernel().connectionInfo() == null) {
+            return PoolEvent.Reason.GATEWAY_LOST; // only a gateway's kernels have no connection info
+        }
+        return cause.exitCode() == null ? PoolEvent.Reason.HEARTBEAT : PoolEvent.Reason.CRASH;
+    }
+
+    private void returnWarm(PooledKernel pk) {
+        try {
+            kernels.returnObject(pk);
+        } catch (RuntimeException e) {
+            LOG.warn("pool '{}': returning {} failed", engine.language, pk, e);
+            invalidate(pk);
+        }
     }
 
     /** A kernel process runs (not yet ready): on the starter thread, from the runtime. */

@@ -13,11 +13,18 @@ public final class Lease {
     private final String kernelId;
     private volatile boolean released;
     private volatile KernelDiedException broken;
+    /** Where the lease was asked for, when the pool detects leaks; else null. */
+    final Throwable origin;
+    final long grantedNanos = System.nanoTime();
+    /** The leak check's timer, and whether it fired. Under the engine's lock. */
+    java.util.concurrent.Future<?> leakTimer;
+    boolean leaked;
 
-    Lease(Instance instance, int index, String kernelId) {
+    Lease(Instance instance, int index, String kernelId, Throwable origin) {
         this.instance = instance;
         this.index = index;
         this.kernelId = kernelId;
+        this.origin = origin;
     }
 
     /** The instance index when the lease was granted. */

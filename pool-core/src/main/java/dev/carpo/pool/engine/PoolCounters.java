@@ -26,6 +26,19 @@ final class PoolCounters {
     long retired;
     long outputLimited;
     long memoryLimited;
+    long leasesLeaked;
+    /** Kernels gone, by reason; {@link #retired} and {@link #deaths} are its two sums. */
+    private final java.util.EnumMap<dev.carpo.pool.PoolEvent.Reason, Long> reasons = new java.util.EnumMap<>(dev.carpo.pool.PoolEvent.Reason.class);
+
+    /** A kernel left the pool for {@code reason}. */
+    void ended(dev.carpo.pool.PoolEvent.Reason reason) {
+        reasons.merge(reason, 1L, Long::sum);
+        if (reason.isDeath()) {
+            deaths++;
+        } else {
+            retired++;
+        }
+    }
 
     /** A job's code ran to a reply with this status. */
     void executed(ReplyStatus status) {
@@ -53,6 +66,8 @@ final class PoolCounters {
         c.retired = retired;
         c.outputLimited = outputLimited;
         c.memoryLimited = memoryLimited;
+        c.leasesLeaked = leasesLeaked;
+        c.reasons.putAll(reasons);
         return c;
     }
 
@@ -66,6 +81,6 @@ final class PoolCounters {
         return new PoolStats(language, state, strategy, n.size(), n.idle(), n.busy(), n.leased(), n.starting(),
                 n.queued(), n.min(), n.max(), submitted, ok, errors, aborted, timeouts, cancelled, rejected,
                 kernelDied, kernelsStarted, startFailures, restarts, deaths, retired, outputLimited, memoryLimited,
-                failure, instances);
+                leasesLeaked, reasons, failure, instances);
     }
 }

@@ -68,6 +68,8 @@ public final class PoolEngine implements PoolMeters.Source {
     final Interrupts interrupts;
     final SetupCode setup;
     final StartCircuit circuit;
+    final Recycling recycling;
+    final LeaseLeaks leaks;
     private final MemoryFit memoryFit;
 
     final Object lock = new Object();
@@ -107,6 +109,8 @@ public final class PoolEngine implements PoolMeters.Source {
         this.setup = new SetupCode(this);
         this.interrupts = new Interrupts(this);
         this.dispatcher = new Dispatcher(this);
+        this.recycling = new Recycling(this);
+        this.leaks = new LeaseLeaks(this);
         this.supply = new KernelSupply(this, runtime, runtimeDir, starter, onClosed);
         this.meters = registry == null ? PoolMeters.NONE : new PoolMeters(registry, meterTags(), this, supply.objectPool());
         this.memoryFit = new MemoryFit(language, options);
@@ -304,7 +308,7 @@ public final class PoolEngine implements PoolMeters.Source {
 
     /** A lease on the first instance free within {@code timeout} (positive, clamped). */
     public CompletableFuture<KernelLease> lease(Duration timeout) {
-        LeaseRequest request = new LeaseRequest();
+        LeaseRequest request = new LeaseRequest(leaks.origin());
         PoolException refusal = lockedGet(effects -> {
             PoolException refused = refusal(-1);
             if (refused != null) {
@@ -331,7 +335,10 @@ public final class PoolEngine implements PoolMeters.Source {
     /** Gives a lease's instance back; jobs already submitted on it still run first. */
     public void release(Lease lease) {
         locked(effects -> {
-            lease.markReleased();
+            if (!lease.released()) {
+                lease.markReleased();
+                leaks.released(lease, effects);
+            }
             dispatcher.pump(effects);
         });
     }
@@ -360,7 +367,7 @@ public final class PoolEngine implements PoolMeters.Source {
                         .limit(active - n).toList();
                 for (Instance s : candidates) {
                     if (s.usable() && s.idle() || !s.hasKernel()) {
-                        supply.retire(s, effects, "scaled down to " + n);
+                        supply.retire(s, effects, dev.carpo.pool.PoolEvent.Reason.SCALE, "to " + n);
                     } else {
                         s.retire();
                     }
@@ -495,7 +502,8 @@ public final class PoolEngine implements PoolMeters.Source {
             PoolException closed = new PoolClosedException(language, -1, "pool was shut down", null);
             List<Job> unfinished = new ArrayList<>(queue);
             queue.clear();
-            for (Instance s : instances) {
+            for (int i = 0; i < instances.size(); i++) {
+                Instance s = instances.get(i);
                 unfinished.addAll(s.queue);
                 unfinished.addAll(s.leaseQueue);
                 if (s.running() != null) {
@@ -503,9 +511,16 @@ public final class PoolEngine implements PoolMeters.Source {
                 }
                 if (s.lease() != null) {
                     s.lease().markReleased();
+                    cancelTimer(s.lease().leakTimer);
                 }
                 if (s.hasKernel()) {
                     held.add(s.kernel());
+                    events.emit(dev.carpo.pool.PoolEvent.Type.RETIRED, i, s.kernel().kernel(), Duration.ZERO, "",
+                            dev.carpo.pool.PoolEvent.Reason.CLOSED);
+                    counters.ended(dev.carpo.pool.PoolEvent.Reason.CLOSED);
+                }
+                if (s.successor() != null) {
+                    held.add(s.successor());
                 }
             }
             instances.clear();
@@ -559,7 +574,13 @@ public final class PoolEngine implements PoolMeters.Source {
     /** A caller waiting for an instance to lease. */
     static final class LeaseRequest {
         final CompletableFuture<KernelLease> future = new CompletableFuture<>();
+        /** Where it was asked for (leak detection), or null. */
+        final Throwable origin;
         Future<?> timer;
+
+        LeaseRequest(Throwable origin) {
+            this.origin = origin;
+        }
     }
 
     /** A caller waiting for the pool to reach its size. */

@@ -41,8 +41,13 @@ final class PoolEvents {
 
     /** Queues one event; safe under the engine's lock (it only hands the event to the executor). */
     void emit(PoolEvent.Type type, int index, Kernel kernel, Duration elapsed, String detail) {
+        emit(type, index, kernel, elapsed, detail, null);
+    }
+
+    /** As {@link #emit(PoolEvent.Type, int, Kernel, Duration, String)}, for a RETIRED or DEAD event with its reason. */
+    void emit(PoolEvent.Type type, int index, Kernel kernel, Duration elapsed, String detail, PoolEvent.Reason reason) {
         PoolEvent event = new PoolEvent(type, language, index, kernel.id(), kernel.pid(), elapsed,
-                detail == null ? "" : detail, Instant.now());
+                detail == null ? "" : detail, reason, Instant.now());
         events.execute(() -> {
             own.forEach(l -> deliver(l, event));
             shared.forEach(l -> deliver(l, event));

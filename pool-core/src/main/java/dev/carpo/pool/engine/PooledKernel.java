@@ -2,6 +2,7 @@ package dev.carpo.pool.engine;
 
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelExecution;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -14,6 +15,13 @@ final class PooledKernel {
     private int setupApplied;
     private boolean used;
     private long joinedNanos;
+    private final long bornNanos = System.nanoTime();
+    /** When it reaches the pool's maxLifetime (System.nanoTime()), set when it first joins; 0 for none. */
+    private long deadlineNanos;
+    /** Jobs (not setup code) sent to it. */
+    private long executions;
+    /** Why the pool killed it, if it did (interrupt_failed), to name its death. */
+    private volatile dev.carpo.pool.PoolEvent.Reason killedFor;
 
     PooledKernel(Kernel kernel, List<KernelExecution> startSetup) {
         this.kernel = kernel;
@@ -63,6 +71,51 @@ final class PooledKernel {
         boolean first = !used;
         used = true;
         return first;
+    }
+
+    private Duration startup = Duration.ZERO;
+
+    /** How long its start took (launch, ready, init code), as the pool measured it. */
+    Duration startup() {
+        return startup;
+    }
+
+    void startup(Duration d) {
+        startup = d;
+    }
+
+    long bornNanos() {
+        return bornNanos;
+    }
+
+    long deadlineNanos() {
+        return deadlineNanos;
+    }
+
+    void deadlineNanos(long nanos) {
+        deadlineNanos = nanos;
+    }
+
+    long executions() {
+        return executions;
+    }
+
+    /** A job goes to it; returns how many it has been sent. */
+    long sent() {
+        return ++executions;
+    }
+
+    /** It has run code other than the pool's setup code. */
+    boolean used() {
+        return executions > 0;
+    }
+
+    dev.carpo.pool.PoolEvent.Reason killedFor() {
+        return killedFor;
+    }
+
+    void killedFor(dev.carpo.pool.PoolEvent.Reason reason) {
+        killedFor = reason;
     }
 
     @Override

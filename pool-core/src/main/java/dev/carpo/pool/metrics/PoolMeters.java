@@ -1,6 +1,7 @@
 package dev.carpo.pool.metrics;
 
 import dev.carpo.pool.InstanceState;
+import dev.carpo.pool.PoolEvent;
 import dev.carpo.pool.PoolState;
 import dev.carpo.pool.PoolStats;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -115,7 +116,17 @@ public final class PoolMeters {
         counter("carpo.kernel.starts", pool, p -> p.snapshot().kernelsStarted(), "Kernels started and ready", Tags.empty());
         counter("carpo.kernel.start.failures", pool, p -> p.snapshot().startFailures(), "Kernel starts that failed", Tags.empty());
         counter("carpo.kernel.restarts", pool, p -> p.snapshot().restarts(), "Instances whose dead kernel was replaced", Tags.empty());
-        counter("carpo.kernel.deaths", pool, p -> p.snapshot().deaths(), "Kernels that died while serving the pool", Tags.empty());
+        for (PoolEvent.Reason r : PoolEvent.Reason.values()) {
+            if (r.isDeath()) {
+                counter("carpo.kernel.deaths", pool, p -> p.snapshot().reason(r), "Kernels that died while serving the pool, by reason",
+                        Tags.of("reason", r.label()));
+            } else {
+                counter("carpo.kernel.retirements", pool, p -> p.snapshot().reason(r), "Kernels the pool retired, by reason",
+                        Tags.of("reason", r.label()));
+            }
+        }
+        counter("carpo.leases.leaked", pool, p -> p.snapshot().leasesLeaked(),
+                "Leases held longer than leakDetectionThreshold (each logged once with the stack that took it)", Tags.empty());
         counter("carpo.kernel.evictions", objectPool, GenericObjectPool::getDestroyedByEvictorCount,
                 "Idle kernels ended by the evictor after idleTimeout", Tags.empty());
         counter("carpo.messages.rejected", pool, Source::rejectedMessages,

@@ -8,6 +8,7 @@ import dev.carpo.pool.KernelPools;
 import dev.carpo.pool.LanguagePool;
 import dev.carpo.pool.PoolException;
 import dev.carpo.pool.PoolOptions;
+import dev.carpo.pool.Sandbox;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.metrics.MetricsEndpoint;
@@ -43,7 +44,9 @@ import org.luaj.vm2.lib.VarArgFunction;
 final class CarpoLib extends TwoArgFunction {
     private static final List<String> POOL_OPTIONS = List.of("size", "min", "max", "strategy", "init", "timeout", "env",
             "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token",
-            "max_output", "memory_limit", "max_processes", "max_concurrent_starts");
+            "max_output", "memory_limit", "max_processes", "max_concurrent_starts", "fresh_leases", "max_lifetime",
+            "max_executions", "leak_detection_threshold", "sandbox");
+    private static final List<String> SANDBOX_OPTIONS = List.of("network", "read_only", "writable");
     private static final List<String> JOB_OPTIONS = List.of("language", "instance", "timeout", "max_output");
 
     private final LuaSession session;
@@ -213,12 +216,43 @@ final class CarpoLib extends TwoArgFunction {
         if (o.has("max_concurrent_starts")) {
             b.maxConcurrentStarts(atLeast(1, "max_concurrent_starts", o.integer("max_concurrent_starts")));
         }
+        if (o.has("fresh_leases")) {
+            b.freshLeases(o.bool("fresh_leases"));
+        }
+        if (o.has("max_lifetime")) {
+            b.maxLifetime(o.seconds("max_lifetime"));
+        }
+        if (o.has("max_executions")) {
+            b.maxExecutions(o.count("max_executions"));
+        }
+        if (o.has("leak_detection_threshold")) {
+            b.leakDetectionThreshold(o.seconds("leak_detection_threshold"));
+        }
+        LuaOptions box = o.table("sandbox", SANDBOX_OPTIONS);
+        if (box != null) {
+            Sandbox.Builder sb = Sandbox.builder().network(Boolean.TRUE.equals(box.bool("network")));
+            for (String p : box.strings("read_only") == null ? List.<String>of() : box.strings("read_only")) {
+                sb.readOnly(absolute("sandbox.read_only", p));
+            }
+            for (String p : box.strings("writable") == null ? List.<String>of() : box.strings("writable")) {
+                sb.writable(absolute("sandbox.writable", p));
+            }
+            b.sandbox(sb.build());
+        }
         if (o.has("gateway")) {
             b.gateway(gatewayUrl(o.string("gateway")), o.has("token") ? o.string("token") : System.getenv(TOKEN_ENV));
         } else if (o.has("token")) {
             throw new IllegalArgumentException("option 'token' is for a gateway; give 'gateway' too");
         }
         return b.build();
+    }
+
+    private static Path absolute(String option, String path) {
+        Path p = Path.of(path);
+        if (!p.isAbsolute()) {
+            throw new IllegalArgumentException("option '" + option + "': path \"" + path + "\" is not absolute");
+        }
+        return p;
     }
 
     /** The environment variable a gateway token is read from when a script gives none (as Jupyter Server's own gateway client). */

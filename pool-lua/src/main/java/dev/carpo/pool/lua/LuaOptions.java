@@ -120,6 +120,77 @@ final class LuaOptions {
         return map;
     }
 
+    Boolean bool(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (v.type() != LuaValue.TBOOLEAN) {
+            throw error(function, "option '" + key + "' must be true or false, got " + describe(v));
+        }
+        return v.toboolean();
+    }
+
+    /** A whole number, at least 0 (a count such as max_executions). */
+    Long count(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        double d = v.todouble();
+        if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d < 0 || d > (double) (1L << 53)) {
+            throw error(function, "option '" + key + "' must be a whole number, at least 0, got " + describe(v));
+        }
+        return (long) d;
+    }
+
+    /** A nested options table, allowing only {@code known} keys: {@code sandbox = {network = false}}. */
+    LuaOptions table(String key, List<String> known) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (!v.istable()) {
+            throw error(function, "option '" + key + "' must be a table, got " + describe(v));
+        }
+        for (LuaValue k : ((LuaTable) v).keys()) {
+            if (k.type() != LuaValue.TSTRING || !known.contains(k.tojstring())) {
+                throw error(function, "option '" + key + "' has unknown key " + (k.type() == LuaValue.TSTRING ? "'" + k.tojstring() + "'"
+                        : describe(k)) + "; its keys are: " + String.join(", ", known));
+            }
+        }
+        return new LuaOptions(function + ": option '" + key + "'", (LuaTable) v);
+    }
+
+    /** A list of strings: {@code {"/srv/a", "/srv/b"}}, or one string. */
+    List<String> strings(String key) {
+        LuaValue v = table.get(key);
+        if (v.isnil()) {
+            return null;
+        }
+        if (v.type() == LuaValue.TSTRING) {
+            return List.of(utf8(function, "option '" + key + "'", v));
+        }
+        if (!v.istable()) {
+            throw error(function, "option '" + key + "' must be a list of strings, got " + describe(v));
+        }
+        LuaTable t = (LuaTable) v;
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (LuaValue k : t.keys()) {
+            if (!k.isinttype() || k.toint() < 1 || k.toint() > t.length()) {
+                throw error(function, "option '" + key + "' must be a list of strings; it has key " + describe(k));
+            }
+        }
+        for (int i = 1; i <= t.length(); i++) {
+            LuaValue item = t.get(i);
+            if (item.type() != LuaValue.TSTRING) {
+                throw error(function, "option '" + key + "' must be a list of strings; item " + i + " is " + describe(item));
+            }
+            out.add(utf8(function, "option '" + key + "' item " + i, item));
+        }
+        return out;
+    }
+
     static int checkInteger(String function, String what, LuaValue v) {
         double d = v.todouble();
         if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d > Integer.MAX_VALUE || d < Integer.MIN_VALUE) {

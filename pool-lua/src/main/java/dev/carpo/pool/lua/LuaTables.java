@@ -109,6 +109,13 @@ final class LuaTables {
         t.set("retired", s.retired());
         t.set("output_limited", s.outputLimited());
         t.set("memory_limited", s.memoryLimited());
+        t.set("leases_leaked", s.leasesLeaked());
+        // Why kernels went, by reason: {retirements = {lifetime = 2, ...}, deaths = {crash = 1, ...}}, every reason present.
+        LuaTable retirements = new LuaTable();
+        LuaTable deaths = new LuaTable();
+        s.reasons().forEach((r, n) -> (r.isDeath() ? deaths : retirements).set(r.label(), n));
+        t.set("retirements", retirements);
+        t.set("death_reasons", deaths);
         if (s.failure() != null) {
             t.set("failure", s.failure());
         }
