@@ -139,7 +139,11 @@ class GatewayPoolTest {
 
     @Test
     void aRemoteKernelDeletedOrKilledBehindThePoolsBackFailsOnlyItsJobAndIsReplaced() throws Exception {
-        try (KernelPools pools = KernelPools.builder().runtimeDir(dir).build()) {
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        PoolTesting testing = new PoolTesting();
+        try (KernelPools pools = KernelPools.builder().runtimeDir(dir).meterRegistry(registry).build()) {
+            pools.addListener(testing);
             LanguagePool py = pools.createPool("python", "python3", remote(1).init("import os, time").build());
             String first = py.stats().instances().get(0).kernelId();
 
@@ -174,6 +178,12 @@ class GatewayPoolTest {
             assertThat(healed.kernelId()).isNotIn(first, second);
             assertThat(healed.status()).isEqualTo(ExecutionStatus.OK);
             assertThat(py.stats().restarts()).isEqualTo(2);
+            // Both deaths are the gateway's: in the stats, the events and the scrape.
+            assertThat(py.stats().reason(PoolEvent.Reason.GATEWAY_LOST)).isEqualTo(2);
+            await().atMost(T).until(() -> testing.events.stream().filter(e -> e.reason() == PoolEvent.Reason.GATEWAY_LOST).count() == 2);
+            assertThat(testing.events).filteredOn(e -> e.reason() == PoolEvent.Reason.GATEWAY_LOST)
+                    .allSatisfy(e -> assertThat(e.type()).isEqualTo(PoolEvent.Type.DEAD));
+            assertThat(registry.scrape()).containsPattern("carpo_kernel_deaths_total\\{[^}]*pool=\"python\",reason=\"gateway_lost\"} 2.0");
             await().atMost(T).until(() -> serverKernelIds().equals(Set.of(healed.kernelId())));
         }
     }

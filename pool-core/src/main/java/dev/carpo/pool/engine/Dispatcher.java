@@ -154,6 +154,7 @@ final class Dispatcher {
         PoolEngine.cancelTimer(request.timer);
         Lease lease = new Lease(s, engine.instances.indexOf(s), s.kernel().kernel().id(), request.origin);
         s.grant(lease);
+        s.kernel().leased();
         engine.leaks.granted(lease);
         if (s.reportBusy()) {
             emit(PoolEvent.Type.BUSY, s, "leased");

@@ -105,9 +105,16 @@ final class PooledKernel {
         return ++executions;
     }
 
-    /** It has run code other than the pool's setup code. */
+    private boolean leased;
+
+    /** It has been leased (on a fresh-leases pool, that alone makes it used: its tenant had it). */
+    void leased() {
+        leased = true;
+    }
+
+    /** It has run code other than the pool's setup code, or been leased. */
     boolean used() {
-        return executions > 0;
+        return executions > 0 || leased;
     }
 
     dev.carpo.pool.PoolEvent.Reason killedFor() {
