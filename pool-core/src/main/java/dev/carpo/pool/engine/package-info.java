@@ -13,9 +13,13 @@
  *   <li>{@code StartCircuit} and {@code Backoff}: failed starts in a row, the open circuit, retries.</li>
  *   <li>{@code Interrupts}: interrupting the right cell, the fallback, the grace and the kill.</li>
  *   <li>{@code SetupCode}: init code and broadcasts, and a new kernel's catch-up on them.</li>
+ *   <li>{@code Recycling}: kernels due for retirement ({@code maxLifetime}, {@code maxExecutions}) and
+ *       the successor that takes over once they are idle; fresh leases' discard of used kernels.</li>
+ *   <li>{@code LeaseLeaks}: leases held past {@code leakDetectionThreshold}, logged with the stack that took them.</li>
  *   <li>{@code Instance} ({@link dev.carpo.pool.InstanceState}) and {@code Job} ({@code JobState}):
  *       the two state machines, changed only through their methods.</li>
- *   <li>{@code PoolCounters}, {@code PoolEvents}: what is counted, what listeners hear.</li>
+ *   <li>{@code PoolCounters}, {@code PoolEvents}: what is counted (every kernel that goes, by
+ *       {@link dev.carpo.pool.PoolEvent.Reason}), what listeners hear.</li>
  *   <li>{@code KernelFactory}, {@code PooledKernel}: commons-pool2's side, below.</li>
  * </ul>
  *
@@ -40,7 +44,8 @@
  * {@code minIdle} stays 0 (an evictor that tops up {@code minIdle} would start kernels on that
  * thread; the dispatcher keeps {@code min} kernels borrowed instead) and destroy does not wait for
  * the process; {@code maxIdle} is kept at {@code max} so a returned kernel is kept rather than
- * destroyed; {@code maxTotal} is {@code max} plus kernels still finishing work after a scale-down;
+ * destroyed; {@code maxTotal} is {@code max} plus kernels still finishing work after a scale-down and one
+ * successor for each kernel due for recycling;
  * borrows wait at most a finite {@code maxWait}; JMX registration is off.
  */
 package dev.carpo.pool.engine;

@@ -17,10 +17,17 @@ import org.luaj.vm2.Varargs;
 final class LuaOptions {
     private final String function;
     private final LuaTable table;
+    /** For a nested table's options, its key and a dot: {@code sandbox.}. */
+    private final String prefix;
 
     private LuaOptions(String function, LuaTable table) {
+        this(function, table, "");
+    }
+
+    private LuaOptions(String function, LuaTable table, String prefix) {
         this.function = function;
         this.table = table;
+        this.prefix = prefix;
     }
 
     /** Argument {@code index} of {@code args} as options allowing only {@code known} keys; nil is an empty table. */
@@ -51,7 +58,7 @@ final class LuaOptions {
         if (v.isnil()) {
             return null;
         }
-        return checkInteger(function, "option '" + key + "'", v);
+        return checkInteger(function, "option '" + prefix + key + "'", v);
     }
 
     /** A whole number of bytes, at least {@code min}. */
@@ -62,7 +69,7 @@ final class LuaOptions {
         }
         double d = v.todouble();
         if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d < min || d > (double) (1L << 53)) {
-            throw error(function, "option '" + key + "' must be a whole number of bytes, at least " + min + ", got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a whole number of bytes, at least " + min + ", got " + describe(v));
         }
         return (long) d;
     }
@@ -74,9 +81,9 @@ final class LuaOptions {
             return null;
         }
         if (v.type() != LuaValue.TSTRING) {
-            throw error(function, "option '" + key + "' must be code (a string), got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be code (a string), got " + describe(v));
         }
-        return utf8(function, "option '" + key + "'", v);
+        return utf8(function, "option '" + prefix + key + "'", v);
     }
 
     String string(String key) {
@@ -85,7 +92,7 @@ final class LuaOptions {
             return null;
         }
         if (v.type() != LuaValue.TSTRING) {
-            throw error(function, "option '" + key + "' must be a string, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a string, got " + describe(v));
         }
         return v.tojstring();
     }
@@ -96,7 +103,7 @@ final class LuaOptions {
         if (v.isnil()) {
             return null;
         }
-        return checkSeconds(function, "option '" + key + "'", v);
+        return checkSeconds(function, "option '" + prefix + key + "'", v);
     }
 
     /** A table of string keys to string (or number) values. */
@@ -106,13 +113,13 @@ final class LuaOptions {
             return null;
         }
         if (!v.istable()) {
-            throw error(function, "option '" + key + "' must be a table of names to strings, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a table of names to strings, got " + describe(v));
         }
         Map<String, String> map = new LinkedHashMap<>();
         for (LuaValue k : ((LuaTable) v).keys()) {
             LuaValue value = v.get(k);
             if (k.type() != LuaValue.TSTRING || !value.isstring()) {
-                throw error(function, "option '" + key + "' must map names to strings; entry " + describe(k)
+                throw error(function, "option '" + prefix + key + "' must map names to strings; entry " + describe(k)
                         + " = " + describe(value) + " does not");
             }
             map.put(k.tojstring(), value.tojstring());
@@ -126,7 +133,7 @@ final class LuaOptions {
             return null;
         }
         if (v.type() != LuaValue.TBOOLEAN) {
-            throw error(function, "option '" + key + "' must be true or false, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be true or false, got " + describe(v));
         }
         return v.toboolean();
     }
@@ -139,7 +146,7 @@ final class LuaOptions {
         }
         double d = v.todouble();
         if (v.type() != LuaValue.TNUMBER || d != Math.rint(d) || d < 0 || d > (double) (1L << 53)) {
-            throw error(function, "option '" + key + "' must be a whole number, at least 0, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a whole number, at least 0, got " + describe(v));
         }
         return (long) d;
     }
@@ -151,15 +158,15 @@ final class LuaOptions {
             return null;
         }
         if (!v.istable()) {
-            throw error(function, "option '" + key + "' must be a table, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a table, got " + describe(v));
         }
         for (LuaValue k : ((LuaTable) v).keys()) {
             if (k.type() != LuaValue.TSTRING || !known.contains(k.tojstring())) {
-                throw error(function, "option '" + key + "' has unknown key " + (k.type() == LuaValue.TSTRING ? "'" + k.tojstring() + "'"
+                throw error(function, "option '" + prefix + key + "' has unknown key " + (k.type() == LuaValue.TSTRING ? "'" + k.tojstring() + "'"
                         : describe(k)) + "; its keys are: " + String.join(", ", known));
             }
         }
-        return new LuaOptions(function + ": option '" + key + "'", (LuaTable) v);
+        return new LuaOptions(function, (LuaTable) v, prefix + key + ".");
     }
 
     /** A list of strings: {@code {"/srv/a", "/srv/b"}}, or one string. */
@@ -169,24 +176,24 @@ final class LuaOptions {
             return null;
         }
         if (v.type() == LuaValue.TSTRING) {
-            return List.of(utf8(function, "option '" + key + "'", v));
+            return List.of(utf8(function, "option '" + prefix + key + "'", v));
         }
         if (!v.istable()) {
-            throw error(function, "option '" + key + "' must be a list of strings, got " + describe(v));
+            throw error(function, "option '" + prefix + key + "' must be a list of strings, got " + describe(v));
         }
         LuaTable t = (LuaTable) v;
         java.util.List<String> out = new java.util.ArrayList<>();
         for (LuaValue k : t.keys()) {
             if (!k.isinttype() || k.toint() < 1 || k.toint() > t.length()) {
-                throw error(function, "option '" + key + "' must be a list of strings; it has key " + describe(k));
+                throw error(function, "option '" + prefix + key + "' must be a list of strings; it has key " + describe(k));
             }
         }
         for (int i = 1; i <= t.length(); i++) {
             LuaValue item = t.get(i);
             if (item.type() != LuaValue.TSTRING) {
-                throw error(function, "option '" + key + "' must be a list of strings; item " + i + " is " + describe(item));
+                throw error(function, "option '" + prefix + key + "' must be a list of strings; item " + i + " is " + describe(item));
             }
-            out.add(utf8(function, "option '" + key + "' item " + i, item));
+            out.add(utf8(function, "option '" + prefix + key + "' item " + i, item));
         }
         return out;
     }
