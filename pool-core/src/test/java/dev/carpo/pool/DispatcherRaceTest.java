@@ -433,4 +433,75 @@ class DispatcherRaceTest {
         assertThat(fake.instances()).as("nothing served").isEmpty();
         assertThat(pools.pools()).as("a refused createPool leaves no pool behind").doesNotContainKey("fake");
     }
+
+    // ---- recycling races (Recycling: successor and hand-over) ----
+
+    /**
+     * A kernel that has run its maxExecutions takes no job while its successor starts; if it dies
+     * then, the successor that was to take over later becomes its restart, and the waiting job runs on it.
+     */
+    @Test
+    void aDueKernelThatDiesWhileItsSuccessorStartsIsReplacedByThatSuccessor() throws Exception {
+        LanguagePool pool = pool(options().size(1).maxExecutions(1).build());
+        fake.holdNextStart("successor");
+        ExecutionResult first = pool.execute("first");
+        FakeKernel.Instance old = fake.instance(first.kernelId());
+        FakeKernel.Instance successor = fake.awaitReached("successor");
+        CompletableFuture<ExecutionResult> waiting = pool.submit("second");
+        assertThat(pool.stats().queued()).as("the exhausted kernel takes no second job").isEqualTo(1);
+        assertThat(pool.stats().size()).as("while its successor starts, the old kernel still counts").isEqualTo(1);
+
+        old.die();
+        await().atMost(T).until(() -> pool.stats().reason(PoolEvent.Reason.CRASH) == 1);
+        fake.open("successor");
+        ExecutionResult second = get(waiting);
+        assertThat(second.kernelId()).isEqualTo(successor.kernelId);
+        PoolStats s = pool.stats();
+        assertThat(s.restarts()).isEqualTo(1);
+        assertThat(s.reason(PoolEvent.Reason.EXECUTIONS)).as("it died before it was retired").isZero();
+        assertThat(s.kernelsStarted()).as("no third kernel started").isEqualTo(2);
+    }
+
+    /** A successor ready while the due kernel runs a job waits for the job to end, then takes over. */
+    @Test
+    void aSuccessorNeverCutsTheJobOfTheKernelItReplaces() throws Exception {
+        LanguagePool pool = pool(options().size(1).maxLifetime(Duration.ofMillis(300)).build());
+        String firstKernel = pool.execute("warm up").kernelId();
+        CompletableFuture<ExecutionResult> running = pool.submit("hold long job");
+        FakeKernel.Instance old = fake.awaitReached("long job");
+        FakeKernel.Instance successor = fake.awaitInstance(1); // started when the lifetime passed
+        await().atMost(T).until(() -> pool.stats().instances().get(0).state() == InstanceState.BUSY
+                && pool.stats().starting() == 0);
+        assertThat(running).as("the job is not cut").isNotDone();
+        assertThat(pool.stats().reason(PoolEvent.Reason.LIFETIME)).isZero();
+
+        fake.open("long job");
+        ExecutionResult r = get(running);
+        assertThat(r.kernelId()).isEqualTo(firstKernel).isEqualTo(old.kernelId);
+        await().atMost(T).until(() -> pool.stats().reason(PoolEvent.Reason.LIFETIME) == 1);
+        assertThat(get(old.onExit(), "the old kernel ended")).isNotNull();
+        assertThat(pool.execute("next").kernelId()).isEqualTo(successor.kernelId);
+        assertThat(pool.stats().restarts()).isZero();
+        assertThat(pool.stats().deaths()).isZero();
+    }
+
+    /** A ready successor waiting for a busy kernel takes over at once, as its restart, if that kernel dies. */
+    @Test
+    void aReadySuccessorTakesOverAtOnceWhenTheKernelItWaitsForDies() throws Exception {
+        LanguagePool pool = pool(options().size(1).maxLifetime(Duration.ofMillis(300)).build());
+        pool.execute("warm up");
+        CompletableFuture<ExecutionResult> running = pool.submit("hold doomed job");
+        FakeKernel.Instance old = fake.awaitReached("doomed job");
+        FakeKernel.Instance successor = fake.awaitInstance(1);
+        await().atMost(T).until(() -> pool.stats().starting() == 0); // ready, waiting beside the busy kernel
+
+        old.die();
+        assertThatThrownBy(() -> get(running)).hasCauseInstanceOf(PoolKernelDiedException.class);
+        assertThat(pool.execute("after").kernelId()).isEqualTo(successor.kernelId);
+        PoolStats s = pool.stats();
+        assertThat(s.restarts()).isEqualTo(1);
+        assertThat(s.kernelsStarted()).as("the successor was the replacement: no third start").isEqualTo(2);
+        assertThat(s.reason(PoolEvent.Reason.CRASH)).isEqualTo(1);
+        assertThat(s.reason(PoolEvent.Reason.LIFETIME)).isZero();
+    }
 }
