@@ -177,7 +177,17 @@ public final class LanguagePool implements AutoCloseable {
     }
 
     /**
-     * An instance for exclusive use, waiting up to {@code timeout} for one to be free.
+     * An instance for exclusive use, waiting up to {@code timeout} for one to be free. On a pool with
+     * {@link PoolOptions.Builder#freshLeases freshLeases}, its kernel has run nothing but the pool's
+     * setup code, and is discarded (and replaced in the background) when the lease is closed; with
+     * {@link PoolOptions.Builder#leakDetectionThreshold leakDetectionThreshold}, a lease held longer is
+     * logged with this call's stack.
+     *
+     * <pre>{@code
+     * try (KernelLease session = py.lease(Duration.ofSeconds(10))) {
+     *     session.execute("x = 1");   // the next lease on a fresh-leases pool will not see x
+     * }
+     * }</pre>
      *
      * @param timeout positive; longer than {@link PoolOptions#MAX_DURATION} means "no limit" and is clamped to it
      * @throws IllegalArgumentException when {@code timeout} is null, zero or negative
