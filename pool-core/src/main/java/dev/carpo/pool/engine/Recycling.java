@@ -82,8 +82,8 @@ final class Recycling {
     boolean handOverIfReady(Instance s, Effects effects) {
         assert engine.held();
         PooledKernel next = s.successor();
-        if (next == null || s.lease() != null || !s.free()) {
-            return false;
+        if (next == null || s.lease() != null || !s.free() || s.retiring()) {
+            return false; // (a retiring instance goes with its successor: no hand-over to a kernel about to be retired)
         }
         if (!next.kernel().isAlive()) {
             s.successor(null); // died while it waited; reconcile starts another

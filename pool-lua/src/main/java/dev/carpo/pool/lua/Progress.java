@@ -22,7 +22,8 @@ final class Progress implements PoolListener {
             case READY -> "ready in " + e.elapsed().toMillis() + " ms";
             case RESTARTED -> "restarted in " + e.elapsed().toMillis() + " ms";
             case DEAD -> "died (" + label(e) + "): " + firstLine(e.detail());
-            case RETIRED -> "retired (" + label(e) + (e.detail().isEmpty() ? "" : " " + e.detail()) + ")";
+            // Not each kernel of a pool being shut down: the script or the command asked for that.
+            case RETIRED -> e.reason() == PoolEvent.Reason.CLOSED ? null : "retired (" + label(e) + (e.detail().isEmpty() ? "" : " " + e.detail()) + ")";
             default -> null;
         };
         if (what != null) {
