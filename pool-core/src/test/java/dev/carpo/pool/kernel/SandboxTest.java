@@ -348,6 +348,32 @@ class SandboxTest {
         assertThat(r.text()).isEqualTo("42");
     }
 
+    /** A kernel whose program lives outside the system (a virtualenv here) sees its prefix and its spec's directory, read-only. */
+    @Test
+    void aVirtualenvsKernelRunsWithItsPrefixReadOnly() throws Exception {
+        Path venv = hostOther.resolve("venv");
+        Process make = new ProcessBuilder("/usr/bin/python3", "-m", "venv", "--without-pip", "--system-site-packages", venv.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        boolean made = make.waitFor(60, TimeUnit.SECONDS) && make.exitValue() == 0;
+        make.destroyForcibly();
+        assumeThat(made).as("python3 -m venv works here").isTrue();
+        Path specDir = Files.createDirectory(hostOther.resolve("venv-spec"));
+        Files.writeString(specDir.resolve("kernel.json"), """
+                {"argv": ["%s", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "venv", "language": "python"}
+                """.formatted(venv.resolve("bin").resolve("python")));
+        Kernel k = start(KernelSpec.read(specDir.resolve("kernel.json")), NO_NETWORK, b -> b);
+        String out = run(k, """
+                import sys, os
+                print(sys.prefix)
+                print(os.path.exists(%s))
+                try:
+                    open(os.path.join(sys.prefix, 'x'), 'w')
+                except OSError as e:
+                    print(type(e).__name__, e.errno)""".formatted(py(specDir.resolve("kernel.json"))));
+        assertThat(out.lines()).containsExactly(venv.toString(), "True", "OSError 30");
+        assertThat(venv.resolve("x")).doesNotExist();
+    }
+
     // ---- scratch directory ----
 
     @Test
