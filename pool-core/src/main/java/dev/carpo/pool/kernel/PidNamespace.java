@@ -177,7 +177,7 @@ final class PidNamespace {
                     + " bubblewrap: apt-get install bubblewrap)"
                     : "a sandboxed kernel runs under bubblewrap, started through " + SETSID + ", which is missing (Debian package util-linux)";
             LOG.warn("kernels run without a PID namespace: {} not found; a double-forked daemon can outlive its kernel{}"
-                    + " (install bubblewrap)", bwrap == null ? "bwrap" : SETSID,
+                    + " (install bubblewrap)", bwrap == null ? program : SETSID,
                     Cgroups.enabled() ? " unless the kernel's cgroup catches it" : "");
             return List.of();
         }

@@ -263,6 +263,58 @@ class IpcRelayTest {
         assertThat(relayThreads()).as("a relay after the thread ended starts a new one").isEqualTo(1);
     }
 
+    /** Listeners, connections on both sides and the loop's selector: all closed once the relays are, however many there were. */
+    @Test
+    void closedRelaysLeaveNoFileDescriptorsBehind() throws Exception {
+        List<AutoCloseable> ours = new ArrayList<>();
+        relayWithTraffic("warm-up", ours).close(); // classes and the selector provider loaded once, outside the count
+        for (AutoCloseable c : ours) {
+            c.close();
+        }
+        ours.clear();
+        await().atMost(T).until(() -> relayThreads() == 0);
+        long before = openFds();
+        List<IpcRelay> relays = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            relays.add(relayWithTraffic("fd" + i, ours));
+        }
+        assertThat(openFds()).isGreaterThan(before + 5 * 5);
+        for (IpcRelay r : relays) {
+            r.close();
+        }
+        for (AutoCloseable c : ours) {
+            c.close();
+        }
+        await().atMost(T).until(() -> relayThreads() == 0);
+        await().atMost(T).untilAsserted(() -> assertThat(openFds()).isLessThanOrEqualTo(before));
+    }
+
+    /** A relay with one connection relayed on each channel; the test's ends of them go to {@code ours}. */
+    private IpcRelay relayWithTraffic(String name, List<AutoCloseable> ours) throws Exception {
+        kernelSide = ConnectionInfo.ipc(dir.resolve(name), "test");
+        IpcRelay relay = IpcRelay.open(kernelSide);
+        for (Channel channel : Channel.values()) {
+            try (ServerSocketChannel kernel = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                kernel.bind(UnixDomainSocketAddress.of(kernelSide.ip() + "-" + kernelSide.ports().get(channel)));
+                Socket client = new Socket("127.0.0.1", relay.clientSide().ports().get(channel));
+                client.setSoTimeout(READ_TIMEOUT_MS);
+                SocketChannel k = accept(kernel);
+                client.getOutputStream().write(1);
+                assertThat(readN(k, 1)).containsExactly(1);
+                ours.add(client);
+                ours.add(k);
+            }
+        }
+        await().atMost(T).until(() -> relay.connections() == Channel.values().length);
+        return relay;
+    }
+
+    private static long openFds() throws IOException {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
     @Test
     void aThrowableOnOneConnectionClosesThatConnectionOnly() throws Exception {
         IpcRelay relay = relay();
