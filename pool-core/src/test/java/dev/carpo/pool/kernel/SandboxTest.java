@@ -51,6 +51,8 @@ class SandboxTest {
     static KernelRuntime runtime;
     final List<Kernel> kernels = new ArrayList<>();
     final List<Path> kernelDirs = new ArrayList<>();
+    /** Set by the test that makes bwrap missing: only it makes the JVM probe bwrap again. */
+    boolean bwrapOverridden;
 
     @BeforeAll
     static void startRuntime() {
@@ -75,7 +77,9 @@ class SandboxTest {
     void stopKernels() throws IOException {
         RelayLoop.beforeHandle = null;
         Containment.usePidNamespace(null);
-        PidNamespace.overrideProgram(null);
+        if (bwrapOverridden) {
+            PidNamespace.overrideProgram(null);
+        }
         for (Kernel k : kernels) {
             k.close();
         }
@@ -188,11 +192,10 @@ class SandboxTest {
                         print(open(p).read())
                     except OSError as e:
                         print(type(e).__name__)
-                print(os.path.exists(%s), os.environ['HOME'])
-                print(sorted(os.listdir(%s)) == sorted(os.listdir('/')))""".formatted(py(secretTmp), py(secretOther), py(home), py(home.getParent()));
+                print(os.path.exists(%s), os.environ['HOME'])""".formatted(py(secretTmp), py(secretOther), py(home));
         assertThat(run(unsandboxed(), code).lines().limit(2)).containsExactly("tmp secret", "other secret");
         assertThat(run(sandboxed(NO_NETWORK), code).lines())
-                .startsWith("FileNotFoundError", "FileNotFoundError", "False /tmp");
+                .containsExactly("FileNotFoundError", "FileNotFoundError", "False /tmp");
     }
 
     @Test
@@ -504,6 +507,7 @@ class SandboxTest {
 
     @Test
     void withoutWorkingBwrapASandboxIsRefusedSayingWhy() {
+        bwrapOverridden = true;
         PidNamespace.overrideProgram("carpo-test-no-such-bwrap");
         assertThatThrownBy(() -> start(TestKernels.python(), NO_NETWORK, b -> b))
                 .isInstanceOf(KernelStartException.class).hasMessageContaining("Debian package bubblewrap");
