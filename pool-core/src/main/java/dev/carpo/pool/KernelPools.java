@@ -105,6 +105,9 @@ public final class KernelPools implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         // Up front, naming the option: a limit that cannot hold would otherwise fail every kernel start.
         KernelLimits.check(options.memoryLimit(), options.maxProcesses(), options.gateway() != null);
+        if (options.sandbox() != null) {
+            KernelLimits.checkSandbox();
+        }
         if (closed) {
             return CompletableFuture.failedFuture(new PoolClosedException(language, -1, "KernelPools is closed", null));
         }

@@ -4,11 +4,13 @@ import dev.carpo.pool.PoolEvent;
 import dev.carpo.pool.PoolException;
 import dev.carpo.pool.PoolOptions;
 import dev.carpo.pool.PoolState;
+import dev.carpo.pool.Sandbox;
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelDiedException;
 import dev.carpo.pool.kernel.KernelMemoryLimitException;
 import dev.carpo.pool.kernel.KernelOptions;
 import dev.carpo.pool.kernel.KernelRuntime;
+import dev.carpo.pool.kernel.KernelSandbox;
 import dev.carpo.pool.kernel.KernelStartException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,10 +62,18 @@ final class KernelSupply {
                 .maxMessageBytes(options.maxMessageBytes())
                 .memoryLimit(options.memoryLimit())
                 .maxProcesses(options.maxProcesses())
+                .sandbox(kernelSandbox(options.sandbox()))
+                // A gateway's kernels run on its server, where carpo makes no directories.
+                .scratchDirectory(options.freshLeases() && options.gateway() == null)
                 .build();
         KernelFactory factory = new KernelFactory(runtime, engine.spec, kernelOptions, options.startupTimeout(),
                 engine.setup::snapshot, this::launched, this::died);
         this.kernels = factory.objectPool(options.max(), options.idleTimeout());
+    }
+
+    /** The API's {@link Sandbox} as the kernel layer's, which may not know the API package. */
+    private static KernelSandbox kernelSandbox(Sandbox sandbox) {
+        return sandbox == null ? null : new KernelSandbox(sandbox.network(), sandbox.readOnly(), sandbox.writable());
     }
 
     GenericObjectPool<PooledKernel> objectPool() {

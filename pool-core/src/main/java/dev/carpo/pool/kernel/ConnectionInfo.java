@@ -24,9 +24,10 @@ import java.util.Map;
  * <p>Example: {@code ConnectionInfo info = ConnectionInfo.loopback(PortReservations.reserve(), "python3");
  * Path file = info.write(runtimeDir);}
  *
- * @param transport always {@code tcp} for kernels carpo starts
- * @param ip the address the kernel binds, {@code 127.0.0.1} for local kernels
- * @param ports the port of each channel
+ * @param transport {@code tcp}, or {@code ipc} (Unix sockets) for a sandboxed kernel without network
+ * @param ip the address the kernel binds, {@code 127.0.0.1} for local kernels; for {@code ipc}, the
+ *        path prefix of its sockets ({@code <ip>-<port>}, as jupyter_client, ipykernel, IRkernel and xeus name them)
+ * @param ports the port of each channel (for {@code ipc}, the suffix of its socket's path)
  * @param key the HMAC key, as written in the file
  * @param signatureScheme {@code hmac-sha256}
  * @param kernelName the kernelspec name, informational
@@ -52,9 +53,23 @@ public record ConnectionInfo(
         return new ConnectionInfo("tcp", "127.0.0.1", ports, HexFormat.of().formatHex(key), Signer.SCHEME, kernelName);
     }
 
-    /** The ZeroMQ endpoint of one channel, such as {@code tcp://127.0.0.1:50123}. */
+    /** Unix sockets {@code <prefix>-1} … {@code <prefix>-5} with a fresh 256-bit random key. */
+    static ConnectionInfo ipc(java.nio.file.Path prefix, String kernelName) {
+        Map<Channel, Integer> ports = new EnumMap<>(Channel.class);
+        for (Channel c : Channel.values()) {
+            ports.put(c, c.ordinal() + 1);
+        }
+        return new ConnectionInfo("ipc", prefix.toString(), ports, loopback(ports, kernelName).key, Signer.SCHEME, kernelName);
+    }
+
+    /** The same key and kernel on loopback tcp {@code ports}: how carpo reaches an ipc kernel through its relay. */
+    ConnectionInfo onLoopback(Map<Channel, Integer> tcpPorts) {
+        return new ConnectionInfo("tcp", "127.0.0.1", tcpPorts, key, signatureScheme, kernelName);
+    }
+
+    /** The ZeroMQ endpoint of one channel, such as {@code tcp://127.0.0.1:50123} or {@code ipc:///tmp/carpo-x1y2z3w4/k-1}. */
     public String endpoint(Channel channel) {
-        return transport + "://" + ip + ":" + ports.get(channel);
+        return transport + "://" + ip + ("ipc".equals(transport) ? "-" : ":") + ports.get(channel);
     }
 
     /** A signer for this connection's key. */

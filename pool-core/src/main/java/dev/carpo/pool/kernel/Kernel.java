@@ -64,34 +64,62 @@ public final class Kernel implements AutoCloseable {
         this.connection = new KernelConnection(id, transport, session, loop, callbacks, options, this::connectionLost);
     }
 
-    /** A local child process, on five ZeroMQ sockets. */
+    /**
+     * A local child process, on five ZeroMQ sockets: loopback TCP, or, for a sandboxed kernel
+     * without network, Unix sockets in its private directory reached through an {@link IpcRelay}.
+     */
     private static Kernel launchLocal(KernelSpec spec, KernelOptions options, IoLoop loop, Executor callbacks, Executor blocking) {
         String id = UUID.randomUUID().toString();
         Path runtimeDir = options.runtimeDir() != null ? options.runtimeDir() : JupyterPaths.fromEnvironment().runtimeDir();
-        ConnectionInfo info = ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
+        boolean ipc = options.sandbox() != null && !options.sandbox().network();
+        KernelTempDir kernelDir = options.sandbox() != null || options.scratchDirectory()
+                ? KernelTempDir.create(options.scratchDirectory()) : null;
+        // A sandboxed kernel sees its own directory, never the runtime dir with other kernels' keys; and ipykernel
+        // rewrites its connection file once bound, so the file must be writable to it: there, not read-only.
+        Path fileDir = options.sandbox() != null ? kernelDir.path() : runtimeDir;
+        ConnectionInfo info;
+        try {
+            info = ipc ? ConnectionInfo.ipc(kernelDir.ipcPrefix(), spec.name()) : ConnectionInfo.loopback(PortReservations.reserve(), spec.name());
+        } catch (RuntimeException e) {
+            deleteQuietly(kernelDir);
+            throw e;
+        }
+        LocalResources resources = new LocalResources(info, kernelDir);
         Path stderrFile = runtimeDir.resolve("kernel-" + id + ".stderr");
         Path connectionFile;
         try {
-            connectionFile = info.write(runtimeDir, id);
+            JupyterPaths.ensurePrivateDir(runtimeDir); // for the stderr file, wherever the connection file goes
+            connectionFile = info.write(fileDir, id);
+            resources.files(connectionFile, stderrFile);
             Files.createFile(stderrFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (IOException e) {
-            PortReservations.release(info.ports().values());
-            deleteQuietly(runtimeDir.resolve("kernel-" + id + ".json"));
+            resources.release();
+            deleteQuietly(fileDir.resolve("kernel-" + id + ".json"));
             throw new KernelStartException("kernelspec '" + spec.name() + "': cannot write connection file in "
-                    + runtimeDir + ": " + e.getMessage(), e);
+                    + fileDir + " or stderr file in " + runtimeDir + ": " + e, e);
         }
         KernelProcess process;
         try {
-            process = LocalProvisioner.launch(id, spec, connectionFile, options, stderrFile);
+            if (ipc) {
+                resources.relay(openRelay(spec, info));
+            }
+            process = LocalProvisioner.launch(id, spec, connectionFile, options, stderrFile, kernelDir);
         } catch (RuntimeException e) {
-            PortReservations.release(info.ports().values());
-            deleteQuietly(connectionFile);
-            deleteQuietly(stderrFile);
+            resources.release();
             throw e;
         }
         Session session = new Session(System.getProperty("user.name"));
-        return new Kernel(id, spec, options, blocking, info, connectionFile, new LocalKernelHost(process, info, connectionFile),
-                new ZmqTransport(info, loop, session, options), session, loop, callbacks);
+        ConnectionInfo clientSide = resources.relay() != null ? resources.relay().clientSide() : info;
+        return new Kernel(id, spec, options, blocking, info, connectionFile, new LocalKernelHost(process, resources),
+                new ZmqTransport(clientSide, loop, session, options), session, loop, callbacks);
+    }
+
+    private static IpcRelay openRelay(KernelSpec spec, ConnectionInfo info) {
+        try {
+            return IpcRelay.open(info);
+        } catch (IOException e) {
+            throw new KernelStartException("kernelspec '" + spec.name() + "': cannot open the relay to its ipc channels: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -101,9 +129,10 @@ public final class Kernel implements AutoCloseable {
      */
     private static Kernel launchInProcess(String provisionerName, InProcessKernel served, KernelSpec spec, KernelOptions options,
                                           IoLoop loop, Executor callbacks, Executor blocking) {
-        if (options.memoryLimit() > 0 || options.maxProcesses() > 0) {
-            // Refused rather than silently unlimited: it shares this JVM's memory and threads.
-            throw new KernelStartException("kernelspec '" + spec.name() + "': " + (options.memoryLimit() > 0 ? "memoryLimit" : "maxProcesses")
+        if (options.memoryLimit() > 0 || options.maxProcesses() > 0 || options.sandbox() != null) {
+            // Refused rather than silently unlimited: it shares this JVM's memory, threads, files and network.
+            throw new KernelStartException("kernelspec '" + spec.name() + "': "
+                    + (options.memoryLimit() > 0 ? "memoryLimit" : options.maxProcesses() > 0 ? "maxProcesses" : "a sandbox")
                     + " is for kernels carpo runs as processes; provisioner '" + provisionerName + "' serves its kernels in this JVM");
         }
         String id = UUID.randomUUID().toString();
@@ -227,12 +256,19 @@ public final class Kernel implements AutoCloseable {
         return host.location();
     }
 
-    /** The connection info of a local or in-process kernel ({@code null} for a kernel on a gateway). */
+    /**
+     * The connection info of a local or in-process kernel as the kernel has it ({@code null} for a
+     * kernel on a gateway): {@code ipc} for a sandboxed kernel without network, which carpo reaches
+     * through a loopback relay.
+     */
     public ConnectionInfo connectionInfo() {
         return info;
     }
 
-    /** The connection file of a local kernel ({@code null} for a kernel on a gateway or served in this JVM). */
+    /**
+     * The connection file of a local kernel ({@code null} for a kernel on a gateway or served in this
+     * JVM): in the runtime dir, or for a sandboxed kernel in its private directory under /tmp.
+     */
     public Path connectionFile() {
         return connectionFile;
     }
@@ -436,6 +472,12 @@ public final class Kernel implements AutoCloseable {
             e = e.getCause();
         }
         return e;
+    }
+
+    private static void deleteQuietly(KernelTempDir dir) {
+        if (dir != null) {
+            dir.delete();
+        }
     }
 
     private static void deleteQuietly(Path file) {

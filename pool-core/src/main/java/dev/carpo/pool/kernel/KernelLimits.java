@@ -1,9 +1,11 @@
 package dev.carpo.pool.kernel;
 
 /**
- * Whether this machine can hold kernels to {@link KernelOptions#memoryLimit()} and
- * {@link KernelOptions#maxProcesses()}, asked when a pool is created so that a limit that cannot
- * hold is refused up front rather than at every kernel start.
+ * Whether this machine can hold kernels to {@link KernelOptions#memoryLimit()},
+ * {@link KernelOptions#maxProcesses()} and {@link KernelOptions#sandbox()}, asked when a pool is
+ * created so that a limit that cannot hold is refused up front rather than at every kernel start.
+ *
+ * <p>Example: {@code KernelLimits.check(200L << 20, 64, false); KernelLimits.checkSandbox();}
  */
 public final class KernelLimits {
     private KernelLimits() {
@@ -27,6 +29,21 @@ public final class KernelLimits {
             // Without /proc the watchdog would see 0 bytes for ever: a limit that silently never holds.
             throw new IllegalArgumentException("memoryLimit needs a memory cgroup or Linux's /proc (for carpo's watchdog),"
                     + " and there is neither here");
+        }
+    }
+
+    /**
+     * Whether this machine can run sandboxed kernels ({@link KernelOptions#sandbox()}): a working
+     * bubblewrap, not turned off.
+     *
+     * @throws IllegalArgumentException saying why not (bwrap missing, naming the Debian package
+     *         {@code bubblewrap}; {@code -Dcarpo.bwrap=off}; bwrap refused here)
+     */
+    public static void checkSandbox() {
+        try {
+            PidNamespace.sandboxBwrap();
+        } catch (KernelStartException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 

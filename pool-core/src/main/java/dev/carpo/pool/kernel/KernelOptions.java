@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * How to start and watch one kernel.
  *
- * <p>Example: {@code KernelOptions.builder().workingDirectory(Path.of("/srv/jobs")).env("MPLBACKEND", "Agg").build()}
+ * <p>Example: {@code KernelOptions.builder().workingDirectory(Path.of("/srv/jobs")).env("MPLBACKEND", "Agg").build()},
+ * or confined: {@code KernelOptions.builder().sandbox(KernelSandbox.builder().build()).scratchDirectory(true).build()}
  *
  * @param workingDirectory the kernel's working directory, or {@code null} for this process's
  * @param env extra variables, applied over the parent environment and the spec's {@code env}
@@ -30,6 +31,13 @@ import java.util.Map;
  * @param memoryLimit resident memory the kernel (with all it started) may use, in bytes, or 0 for none;
  *        local kernels only
  * @param maxProcesses processes and threads the kernel may have at once, or 0 for no cap; local kernels only
+ * @param sandbox how the kernel is confined ({@link KernelSandbox}), or {@code null} for no sandbox; for
+ *        kernels carpo runs as processes only (refused with a gateway, and by an in-process provisioner)
+ * @param scratchDirectory whether the kernel gets a fresh empty directory of its own (mode 0700, created
+ *        by carpo under the temp dir, removed with all in it when the kernel goes), named in its
+ *        environment as {@code CARPO_SCRATCH} and its working directory unless {@code workingDirectory}
+ *        is set; writable in a sandbox. For kernels carpo runs as processes (refused with a gateway;
+ *        a kernel served in this JVM has no environment or working directory of its own, and gets none)
  */
 public record KernelOptions(
         Path workingDirectory,
@@ -43,7 +51,9 @@ public record KernelOptions(
         Gateway gateway,
         long maxMessageBytes,
         long memoryLimit,
-        int maxProcesses) {
+        int maxProcesses,
+        KernelSandbox sandbox,
+        boolean scratchDirectory) {
 
     /** {@link #maxMessageBytes()} unless set: twice the pools' default output limit, plus 64 KiB of envelope. */
     public static final long DEFAULT_MAX_MESSAGE_BYTES = (2L << 20) + (64 << 10);
@@ -64,6 +74,12 @@ public record KernelOptions(
         }
         if (maxProcesses < 0) {
             throw new IllegalArgumentException("KernelOptions.maxProcesses must be >= 0 (0: no cap), got " + maxProcesses);
+        }
+        if (gateway != null && (sandbox != null || scratchDirectory)) {
+            // Not silently ignored: the gateway's kernels run on its server, beyond carpo's reach.
+            throw new IllegalArgumentException("KernelOptions." + (sandbox != null ? "sandbox" : "scratchDirectory")
+                    + " is for kernels carpo runs as local processes; kernels on gateway " + gateway.location()
+                    + " run under the server's own isolation");
         }
     }
 
@@ -98,6 +114,8 @@ public record KernelOptions(
         private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
         private long memoryLimit;
         private int maxProcesses;
+        private KernelSandbox sandbox;
+        private boolean scratchDirectory;
 
         public Builder workingDirectory(Path dir) {
             this.workingDirectory = dir;
@@ -169,9 +187,22 @@ public record KernelOptions(
             return this;
         }
 
+        /** Confines the kernel ({@code null}: no sandbox, the default). */
+        public Builder sandbox(KernelSandbox sandbox) {
+            this.sandbox = sandbox;
+            return this;
+        }
+
+        /** Gives the kernel a fresh scratch directory of its own (default false). */
+        public Builder scratchDirectory(boolean fresh) {
+            this.scratchDirectory = fresh;
+            return this;
+        }
+
         public KernelOptions build() {
             return new KernelOptions(workingDirectory, env, runtimeDir, startupTimeout, heartbeatInterval,
-                    heartbeatTimeout, shutdownGrace, requestTimeout, gateway, maxMessageBytes, memoryLimit, maxProcesses);
+                    heartbeatTimeout, shutdownGrace, requestTimeout, gateway, maxMessageBytes, memoryLimit, maxProcesses,
+                    sandbox, scratchDirectory);
         }
     }
 }

@@ -3,7 +3,6 @@ package dev.carpo.pool.kernel;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -249,15 +248,6 @@ public final class KernelProcess {
             process.onExit().get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             // SIGKILL cannot be refused; a zombie is reaped by the JDK when it is.
-        }
-    }
-
-    /** Deletes the stderr file. */
-    void deleteFiles() {
-        try {
-            Files.deleteIfExists(stderrFile);
-        } catch (IOException ignored) {
-            // Left in the private runtime dir; harmless.
         }
     }
 }

@@ -1,20 +1,15 @@
 package dev.carpo.pool.kernel;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
-/** A kernel running as a child process of this JVM, with its connection file and reserved ports. */
+/** A kernel running as a child process of this JVM, with what it holds here ({@link LocalResources}). */
 final class LocalKernelHost implements KernelHost {
     private final KernelProcess process;
-    private final ConnectionInfo info;
-    private final Path connectionFile;
+    private final LocalResources resources;
 
-    LocalKernelHost(KernelProcess process, ConnectionInfo info, Path connectionFile) {
+    LocalKernelHost(KernelProcess process, LocalResources resources) {
         this.process = process;
-        this.info = info;
-        this.connectionFile = connectionFile;
+        this.resources = resources;
     }
 
     @Override
@@ -64,13 +59,7 @@ final class LocalKernelHost implements KernelHost {
 
     @Override
     public void cleanup() {
-        try {
-            Files.deleteIfExists(connectionFile);
-        } catch (IOException ignored) {
-            // Stays in the private runtime dir.
-        }
-        process.deleteFiles();
-        PortReservations.release(info.ports().values());
+        resources.release();
     }
 
     @Override

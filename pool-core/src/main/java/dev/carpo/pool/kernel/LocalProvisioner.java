@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * kernel exits when this JVM dies (even by SIGKILL), and a new session ({@code setsid}) so a
  * Ctrl-C at the terminal reaches carpo, not every kernel. Where it can, in a PID namespace of its
  * own ({@link PidNamespace}) and a cgroup ({@link KernelCgroup}), with its memory limit watched
- * ({@link MemoryWatchdog}).
+ * ({@link MemoryWatchdog}). Sandboxed ({@link KernelOptions#sandbox()}), under a bwrap of its own
+ * making ({@link SandboxArgs}) instead, from a clean environment.
  */
 final class LocalProvisioner {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
@@ -24,36 +25,72 @@ final class LocalProvisioner {
     private LocalProvisioner() {
     }
 
-    static KernelProcess launch(String kernelId, KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile) {
-        List<String> command = new ArrayList<>();
-        boolean ownSession = Files.isExecutable(SETSID);
-        List<String> namespace = PidNamespace.prefix();
-        if (ownSession) {
-            // Outside bwrap too, so a Ctrl-C at the terminal reaches neither bwrap nor the kernel.
-            command.add(SETSID.toString());
-        }
-        command.addAll(namespace);
-        if (ownSession && !namespace.isEmpty()) {
-            // The kernel's own session and group (bwrap's init is not in it): SIGINT goes to that group.
-            command.add(SETSID.toString());
-        }
-        command.addAll(argv(spec, connectionFile));
-        ProcessBuilder builder = new ProcessBuilder(command);
+    /**
+     * @param kernelDir the kernel's private directory (scratch, sockets), or {@code null} when it has none
+     */
+    static KernelProcess launch(String kernelId, KernelSpec spec, Path connectionFile, KernelOptions options, Path stderrFile,
+                                KernelTempDir kernelDir) {
+        ProcessBuilder builder = new ProcessBuilder();
         Map<String, String> env = builder.environment();
         // Spec env values may refer to the parent's variables as ${NAME}, as jupyter_client allows.
         Map<String, String> parent = Map.copyOf(env);
         spec.env().forEach((k, v) -> env.put(k, substitute(v, parent)));
         env.putAll(options.env());
+        Path workingDirectory = options.workingDirectory();
+        if (workingDirectory != null && !Files.isDirectory(workingDirectory)) {
+            throw new KernelStartException("kernel working directory " + workingDirectory + " does not exist");
+        }
+        Path scratch = kernelDir == null ? null : kernelDir.scratch();
+        List<String> argv = argv(spec, connectionFile);
+        Path program = findProgram(spec, argv.get(0), env.get("PATH"));
+        boolean ownSession = Files.isExecutable(SETSID);
+        boolean namespaced;
+        List<String> command = new ArrayList<>();
+        if (options.sandbox() != null) {
+            String bwrap;
+            List<String> sandboxArgs;
+            try {
+                bwrap = PidNamespace.sandboxBwrap();
+                Path inside = workingDirectory != null ? workingDirectory.toAbsolutePath().normalize()
+                        : scratch != null ? scratch : Path.of(SandboxArgs.HOME);
+                sandboxArgs = SandboxArgs.bwrap(bwrap, options.sandbox(), spec, program, connectionFile, inside, kernelDir, workingDirectory);
+            } catch (KernelStartException e) {
+                throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir() + "): " + e.getMessage(), e);
+            }
+            // Outer setsid: a Ctrl-C at the terminal reaches neither bwrap nor the kernel; inner: the kernel's own group.
+            command.add(SETSID.toString());
+            command.addAll(sandboxArgs);
+            command.add(SETSID.toString());
+            argv.set(0, program.toString()); // the program found here, not whatever the sandbox's PATH would find
+            command.addAll(argv);
+            env.clear();
+            env.putAll(SandboxArgs.environment(parent, spec, options.env(), program));
+            namespaced = true;
+        } else {
+            List<String> namespace = PidNamespace.prefix();
+            if (ownSession) {
+                // Outside bwrap too, so a Ctrl-C at the terminal reaches neither bwrap nor the kernel.
+                command.add(SETSID.toString());
+            }
+            command.addAll(namespace);
+            if (ownSession && !namespace.isEmpty()) {
+                // The kernel's own session and group (bwrap's init is not in it): SIGINT goes to that group.
+                command.add(SETSID.toString());
+            }
+            command.addAll(argv);
+            namespaced = !namespace.isEmpty();
+            Path cwd = workingDirectory != null ? workingDirectory : scratch;
+            if (cwd != null) {
+                builder.directory(cwd.toFile());
+            }
+        }
+        builder.command(command);
+        if (scratch != null) {
+            env.put("CARPO_SCRATCH", scratch.toString());
+        }
         // In a namespace the kernel's parent is bwrap's init (pid 1), which ipykernel's parent poller would
         // take for "parent gone": 1 turns the poller off; --die-with-parent ends the namespace with the JVM.
-        env.put("JPY_PARENT_PID", namespace.isEmpty() ? Long.toString(ProcessHandle.current().pid()) : "1");
-        if (options.workingDirectory() != null) {
-            if (!Files.isDirectory(options.workingDirectory())) {
-                throw new KernelStartException("kernel working directory " + options.workingDirectory() + " does not exist");
-            }
-            builder.directory(options.workingDirectory().toFile());
-        }
-        requireExecutable(spec, command.get(command.size() - spec.argv().size()), env.get("PATH"));
+        env.put("JPY_PARENT_PID", namespaced ? "1" : Long.toString(ProcessHandle.current().pid()));
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.redirectError(stderrFile.toFile());
@@ -62,10 +99,10 @@ final class LocalProvisioner {
             throw new KernelStartException(KernelLimits.noPidsCgroup());
         }
         if (Cgroups.enabled()) {
-            cgroup = KernelCgroup.create(kernelId, options.memoryLimit(), options.maxProcesses(), namespace.isEmpty() ? 0 : 2);
+            cgroup = KernelCgroup.create(kernelId, options.memoryLimit(), options.maxProcesses(), namespaced ? 2 : 0);
         }
         try {
-            return new KernelProcess(PidNamespace.start(builder), stderrFile, ownSession, !namespace.isEmpty(), cgroup, options.memoryLimit());
+            return new KernelProcess(PidNamespace.start(builder), stderrFile, ownSession, namespaced, cgroup, options.memoryLimit());
         } catch (IOException e) {
             if (cgroup != null) {
                 cgroup.remove();
@@ -80,21 +117,27 @@ final class LocalProvisioner {
         }
     }
 
-    /** Fails now, naming the spec, rather than letting setsid report a missing program as an exit code. */
-    private static void requireExecutable(KernelSpec spec, String program, String path) {
-        boolean found;
+    /**
+     * The program as this host finds it (absolute), or a failure now, naming the spec, rather than
+     * setsid reporting a missing program as an exit code.
+     */
+    private static Path findProgram(KernelSpec spec, String program, String path) {
+        Path found = null;
         if (program.contains("/")) {
-            found = Files.isExecutable(Path.of(program)) && !Files.isDirectory(Path.of(program));
-        } else {
-            found = path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+            Path p = Path.of(program).toAbsolutePath();
+            found = Files.isExecutable(p) && !Files.isDirectory(p) ? p : null;
+        } else if (path != null) {
+            found = java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
                     .filter(dir -> !dir.isEmpty())
-                    .map(dir -> Path.of(dir, program))
-                    .anyMatch(p -> Files.isExecutable(p) && !Files.isDirectory(p));
+                    .map(dir -> Path.of(dir, program).toAbsolutePath())
+                    .filter(p -> Files.isExecutable(p) && !Files.isDirectory(p))
+                    .findFirst().orElse(null);
         }
-        if (!found) {
+        if (found == null) {
             throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir() + "): cannot run "
                     + program + ": " + (program.contains("/") ? "no such executable file" : "not found on PATH " + path));
         }
+        return found;
     }
 
     static List<String> argv(KernelSpec spec, Path connectionFile) {

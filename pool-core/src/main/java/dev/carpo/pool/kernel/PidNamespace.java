@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * SIGKILL. Probed once per JVM; where bwrap is missing or refused (no user namespaces for a non-root
  * user, a seccomp profile), kernels start as before and this is logged once.
  *
- * <p>{@code -Dcarpo.bwrap=off} turns it off.
+ * <p>{@code -Dcarpo.bwrap=off} turns it off, and with it sandboxed kernels ({@link KernelSandbox}), which are then refused.
  */
 final class PidNamespace {
     private static final Logger LOG = LoggerFactory.getLogger(PidNamespace.class);
@@ -30,6 +30,10 @@ final class PidNamespace {
     private static final Object PROBE_LOCK = new Object();
     private static volatile List<String> prefix;
     private static volatile Boolean override;
+    /** Why kernels run without a namespace, once probed and found so; null while they have one. */
+    private static volatile String unavailable;
+    /** The program looked for instead of {@code bwrap}, for tests of a missing bwrap; null: bwrap. */
+    private static volatile String programOverride;
 
     /**
      * --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that spawned bwrap ends,
@@ -70,6 +74,37 @@ final class PidNamespace {
 
     static boolean enabled() {
         return !prefix().isEmpty();
+    }
+
+    /**
+     * The bwrap a sandboxed kernel runs under: the one probed for the PID namespace.
+     *
+     * @throws KernelStartException saying why there is none: bwrap missing (naming the Debian package
+     *         {@code bubblewrap}), turned off ({@code -Dcarpo.bwrap=off}), or not working here
+     */
+    static String sandboxBwrap() {
+        if (Boolean.FALSE.equals(override)) {
+            throw new KernelStartException(turnedOff());
+        }
+        List<String> p = prefix();
+        if (p.isEmpty()) {
+            throw new KernelStartException(unavailable != null ? unavailable : turnedOff());
+        }
+        return p.get(0);
+    }
+
+    private static String turnedOff() {
+        return "a sandboxed kernel runs under bubblewrap, and bwrap is turned off here (-Dcarpo.bwrap=off);"
+                + " remove the property, or start the pool without a sandbox";
+    }
+
+    /** Looks for {@code program} instead of bwrap ({@code null}: bwrap again) and probes anew. For tests. */
+    static void overrideProgram(String program) {
+        synchronized (PROBE_LOCK) {
+            programOverride = program;
+            prefix = null;
+            unavailable = null;
+        }
     }
 
     /**
@@ -129,14 +164,20 @@ final class PidNamespace {
 
     private static List<String> probe() {
         if (override == null && "off".equalsIgnoreCase(System.getProperty("carpo.bwrap", ""))) {
+            unavailable = turnedOff();
             LOG.info("kernels run without a PID namespace (-Dcarpo.bwrap=off): a double-forked daemon can outlive its kernel"
                     + (Cgroups.enabled() ? " unless the kernel's cgroup catches it" : ""));
             return List.of();
         }
-        String bwrap = findOnPath("bwrap");
+        String program = programOverride != null ? programOverride : "bwrap";
+        String bwrap = findOnPath(program);
         if (bwrap == null || !Files.isExecutable(SETSID)) {
+            unavailable = bwrap == null
+                    ? "a sandboxed kernel runs under bubblewrap, and " + program + " is not installed here (install the Debian package"
+                    + " bubblewrap: apt-get install bubblewrap)"
+                    : "a sandboxed kernel runs under bubblewrap, started through " + SETSID + ", which is missing (Debian package util-linux)";
             LOG.warn("kernels run without a PID namespace: {} not found; a double-forked daemon can outlive its kernel{}"
-                    + " (install bubblewrap)", bwrap == null ? "bwrap" : SETSID,
+                    + " (install bubblewrap)", bwrap == null ? program : SETSID,
                     Cgroups.enabled() ? " unless the kernel's cgroup catches it" : "");
             return List.of();
         }
@@ -162,6 +203,8 @@ final class PidNamespace {
             Thread.currentThread().interrupt();
             why = "interrupted while probing bwrap";
         }
+        unavailable = "a sandboxed kernel runs under bubblewrap, and bwrap does not work here (" + why
+                + "; a non-root user needs unprivileged user namespaces)";
         LOG.warn("kernels run without a PID namespace ({}; a non-root user needs unprivileged user namespaces); "
                 + "a double-forked daemon can outlive its kernel{}", why, Cgroups.enabled() ? " unless the kernel's cgroup catches it" : "");
         return List.of();

@@ -117,17 +117,24 @@ final class ZmqTransport implements KernelTransport {
      * meets a frame over {@code maxMessageBytes} by dropping the connection for good, where any other
      * lost connection (the kernel exiting, a restart) is retried at once: a disconnect with no retry
      * after it is a refused message, so the requests it may have been for are told, and the socket
-     * is opened again.
+     * is opened again. Only a connection that completed its handshake can have carried a frame: one
+     * closed before (an {@link IpcRelay} closes it while the kernel's Unix socket is not there yet,
+     * so JeroMQ connects again) is not watched for a retry.
      */
     private void watch(Channel channel, ZMQ.Socket socket) {
         if (channel == Channel.HEARTBEAT) {
             return; // a refused heartbeat is a silent heartbeat: the kernel is declared dead by its timeout
         }
         boolean[] awaitingRetry = {false}; // loop thread only
+        boolean[] handshaken = {false}; // loop thread only: the current connection completed its ZMTP handshake
         socket.setEventHook(event -> {
             try {
                 switch (event.getEvent()) {
                     case DISCONNECTED -> loop.execute(() -> {
+                        if (!handshaken[0]) {
+                            return;
+                        }
+                        handshaken[0] = false;
                         awaitingRetry[0] = true;
                         loop.schedule(REFUSAL_CHECK, () -> {
                             if (awaitingRetry[0]) {
@@ -137,6 +144,7 @@ final class ZmqTransport implements KernelTransport {
                     });
                     case CONNECT_RETRIED -> loop.execute(() -> awaitingRetry[0] = false);
                     default -> {
+                        loop.execute(() -> handshaken[0] = true);
                         if (channel == Channel.STDIN && !stdinConnected) {
                             stdinConnected = true;
                             loop.execute(() -> {

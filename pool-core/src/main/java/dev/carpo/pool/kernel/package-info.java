@@ -18,6 +18,19 @@
  *       {@link dev.carpo.pool.kernel.KernelRuntime#serveInProcess}, served in this JVM by an
  *       {@link dev.carpo.pool.kernel.InProcessKernel} ({@code InProcessKernelHost}) on reserved loopback
  *       ports, over ZeroMQ like a child process (tests use it for a scripted kernel);</li>
+ *   <li>the sandbox ({@link dev.carpo.pool.kernel.KernelSandbox}, {@code KernelOptions.sandbox}): a local
+ *       kernel under a bwrap of its own ({@code SandboxArgs}: a read-only system, a private /tmp, only the
+ *       listed paths, no capabilities, a clean environment), started like any other through
+ *       {@code PidNamespace}'s launcher thread. Without network it has its own network namespace, so
+ *       its channels are Unix sockets ({@code "transport": "ipc"}, bound by ipykernel, IRkernel and xeus as
+ *       {@code <ip>-<port>}) in its private directory ({@code KernelTempDir}, with its connection file
+ *       and scratch directory). JeroMQ only emulates ipc over TCP, so an {@code IpcRelay} copies bytes
+ *       (ZMTP is the same on any stream) between a loopback TCP listener per channel and the kernel's
+ *       sockets: every relay in the JVM on one NIO thread ({@code RelayLoop}, {@code carpo-ipc-relay}),
+ *       64 KiB a direction per connection, a side read only while its peer's buffer has room. The
+ *       client side ({@code ZmqTransport}) is unchanged but for one rule: a connection closed before
+ *       its ZMTP handshake (the relay closes it while the kernel's socket is not there yet) is not a
+ *       refused frame.</li>
  *   <li>the manager: {@link dev.carpo.pool.kernel.Kernel}: ready, interrupt, death, shutdown;</li>
  *   <li>the client: the package-private {@code KernelConnection}: requests, outputs, readiness;
  *       each request in flight a {@code PendingRequest} ({@code PendingReply}, or {@code PendingExecution}

@@ -14,6 +14,16 @@ public final class TestKernels {
         return KernelSpecs.fromEnvironment().find("python3");
     }
 
+    /** The installed kernelspec {@code name}; the test is skipped (not failed) where it is not installed. */
+    public static KernelSpec specOrSkip(String name) {
+        try {
+            return KernelSpecs.fromEnvironment().find(name);
+        } catch (KernelSpecException absent) {
+            org.junit.jupiter.api.Assumptions.abort("kernelspec '" + name + "' is not installed here");
+            throw absent; // not reached: abort throws
+        }
+    }
+
     /** Python evaluating to the running ipykernel's id (os.getpid() is 2 in every kernel's PID namespace). */
     static final String KERNEL_ID = "__import__('os').path.basename(__import__('ipykernel.connect').connect.get_connection_file())[7:-5]";
 

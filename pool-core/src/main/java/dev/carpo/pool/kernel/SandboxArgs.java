@@ -1,0 +1,182 @@
+package dev.carpo.pool.kernel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The bubblewrap argv and environment of a sandboxed kernel ({@link KernelSandbox}): everything up
+ * to and including bwrap's {@code --}, and the variables it starts with. No shell ever sees them.
+ *
+ * <p>Mounts, in order (a later one may sit inside an earlier one): the system read-only
+ * ({@code /usr}, {@code /etc}, and {@code /bin}, {@code /sbin}, {@code /lib*} as the host has them,
+ * links as links), a fresh {@code /proc}, a minimal {@code /dev}, a private {@code /tmp}; then
+ * read-only the kernelspec's directory, the program's prefix where it lies outside the system, and
+ * the sandbox's read-only paths; then writable the sandbox's writable paths, the working directory
+ * and the kernel's private directory (connection file, scratch, sockets). Each at its own path.
+ * The connection file is in the private directory, not bound read-only from the runtime dir:
+ * ipykernel rewrites it once its sockets are bound, and fails on a read-only file.
+ *
+ * <p>Capabilities are dropped ({@code --cap-drop ALL}): run as root, bwrap would otherwise leave the
+ * kernel free to remount {@code /usr} read-write. The environment is not passed as
+ * {@code --clearenv}/{@code --setenv}: argv is readable by every user in {@code /proc}, and pool env
+ * may hold secrets; the process is started with exactly these variables instead.
+ */
+final class SandboxArgs {
+    /** Where the system lives; anything under these is already visible, read-only. */
+    private static final List<Path> SYSTEM = List.of(Path.of("/usr"), Path.of("/etc"));
+    /** The merged-/usr links or directories, bound as the host has them. */
+    private static final List<Path> ROOT_LINKS = List.of(Path.of("/bin"), Path.of("/sbin"), Path.of("/lib"), Path.of("/lib64"),
+            Path.of("/lib32"), Path.of("/libx32"));
+    static final String HOME = "/tmp";
+    private static final String SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    private SandboxArgs() {
+    }
+
+    /**
+     * @param program the kernel's program, absolute, as found on the host
+     * @param kernelDir the kernel's private directory, or {@code null} when it has none
+     * @param workingDirectory where the kernel starts inside
+     */
+    static List<String> bwrap(String bwrap, KernelSandbox sandbox, KernelSpec spec, Path program, Path connectionFile,
+                              Path workingDirectory, KernelTempDir kernelDir, Path poolWorkingDirectory) {
+        List<String> argv = new ArrayList<>(List.of(bwrap));
+        for (Path system : SYSTEM) {
+            if (Files.isDirectory(system)) {
+                add(argv, "--ro-bind", system, system);
+            }
+        }
+        for (Path link : ROOT_LINKS) {
+            if (Files.isSymbolicLink(link)) {
+                argv.add("--symlink");
+                argv.add(readLink(link));
+                argv.add(link.toString());
+            } else if (Files.isDirectory(link, LinkOption.NOFOLLOW_LINKS)) {
+                add(argv, "--ro-bind", link, link);
+            }
+        }
+        argv.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"));
+        if (Files.isDirectory(spec.resourceDir()) && !covered(spec.resourceDir())) {
+            add(argv, "--ro-bind", spec.resourceDir(), spec.resourceDir());
+        }
+        for (Path prefix : programPrefixes(program)) {
+            add(argv, "--ro-bind", prefix, prefix);
+        }
+        if (kernelDir == null || !connectionFile.startsWith(kernelDir.path())) {
+            add(argv, "--ro-bind", connectionFile, connectionFile);
+        }
+        for (Path p : sandbox.readOnly()) {
+            add(argv, "--ro-bind", requireExists(p, "readOnly"), p);
+        }
+        for (Path p : sandbox.writable()) {
+            add(argv, "--bind", requireExists(p, "writable"), p);
+        }
+        if (poolWorkingDirectory != null) {
+            Path wd = poolWorkingDirectory.toAbsolutePath().normalize();
+            add(argv, "--bind", wd, wd);
+        }
+        if (kernelDir != null) {
+            add(argv, "--bind", kernelDir.path(), kernelDir.path());
+        }
+        argv.addAll(List.of("--chdir", workingDirectory.toString()));
+        if (!sandbox.network()) {
+            argv.add("--unshare-net");
+        }
+        // PID namespace as for every kernel (see PidNamespace); IPC too, so SysV shared memory is no channel to the host.
+        argv.addAll(List.of("--unshare-pid", "--unshare-ipc", "--die-with-parent", "--cap-drop", "ALL", "--"));
+        return argv;
+    }
+
+    /**
+     * The sandboxed kernel's whole environment: {@code PATH} (the program's directory, then the
+     * system's), {@code LANG}, {@code LANGUAGE} and {@code LC_*} from {@code parent}, {@code HOME=/tmp},
+     * then the spec's env (its {@code ${NAME}} references filled from {@code parent}) and the options' env.
+     */
+    static Map<String, String> environment(Map<String, String> parent, KernelSpec spec, Map<String, String> optionsEnv, Path program) {
+        Map<String, String> env = new LinkedHashMap<>();
+        Path bin = program.getParent();
+        env.put("PATH", bin != null && !covered(bin) ? bin + ":" + SYSTEM_PATH : SYSTEM_PATH);
+        parent.forEach((k, v) -> {
+            if (k.equals("LANG") || k.equals("LANGUAGE") || k.startsWith("LC_")) {
+                env.put(k, v);
+            }
+        });
+        env.put("HOME", HOME);
+        spec.env().forEach((k, v) -> env.put(k, LocalProvisioner.substitute(v, parent)));
+        env.putAll(optionsEnv);
+        return env;
+    }
+
+    /**
+     * The program's installation, when it lies outside the system: the directory above its
+     * {@code bin} (a virtualenv, a conda env, /opt/…), or its own directory; for the path as given
+     * and for the path its links lead to. Never {@code /}.
+     */
+    static List<Path> programPrefixes(Path program) {
+        List<Path> out = new ArrayList<>();
+        List<Path> candidates = new ArrayList<>(List.of(program));
+        try {
+            candidates.add(program.toRealPath());
+        } catch (IOException | RuntimeException unresolvable) {
+            // The start fails later naming the program.
+        }
+        for (Path p : candidates) {
+            Path dir = p.getParent();
+            if (dir == null) {
+                continue;
+            }
+            Path prefix = dir.getFileName() != null && dir.getFileName().toString().equals("bin") && dir.getParent() != null
+                    ? dir.getParent() : dir;
+            if (prefix.getParent() != null && !covered(prefix) && !coversSystem(prefix) && !out.contains(prefix)) {
+                out.add(prefix);
+            }
+        }
+        return out;
+    }
+
+    /** Under a system directory, or one of the root links: visible already. */
+    private static boolean covered(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        if (SYSTEM.stream().anyMatch(abs::startsWith)) {
+            return true;
+        }
+        try {
+            Path real = abs.toRealPath();
+            return SYSTEM.stream().anyMatch(real::startsWith);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Above a system directory ({@code /}, say): binding it would show the whole machine. */
+    private static boolean coversSystem(Path p) {
+        return SYSTEM.stream().anyMatch(s -> s.startsWith(p)) || ROOT_LINKS.stream().anyMatch(s -> s.startsWith(p));
+    }
+
+    private static Path requireExists(Path p, String list) {
+        if (!Files.exists(p)) {
+            throw new KernelStartException("sandbox " + list + " path " + p + " does not exist");
+        }
+        return p;
+    }
+
+    private static String readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            throw new KernelStartException("cannot read the link " + link + " for a sandbox: " + e.getMessage(), e);
+        }
+    }
+
+    private static void add(List<String> argv, String option, Path source, Path destination) {
+        argv.add(option);
+        argv.add(source.toString());
+        argv.add(destination.toString());
+    }
+}
