@@ -424,9 +424,10 @@ public record PoolOptions(
          *
          * <p>The pool's idle kernels are the warm spares: with one idle, a lease is granted at once.
          * With none idle, the lease waits (up to its timeout) while the pool starts one, if it is below
-         * {@code max}, or until a released kernel has been replaced. Each kernel also gets its own empty
-         * scratch directory ({@code CARPO_SCRATCH} in its environment, its working directory unless
-         * {@link #workingDirectory} is set), removed when the kernel goes.
+         * {@code max}, or until a released kernel has been replaced. Each local kernel also gets its own
+         * empty scratch directory ({@code CARPO_SCRATCH} in its environment, its working directory unless
+         * {@link #workingDirectory} is set), removed when the kernel goes (a gateway's kernels live in the
+         * gateway's file system, and get none).
          *
          * <pre>{@code
          * PoolOptions.builder().size(3).freshLeases(true).build();   // three warm, unused kernels

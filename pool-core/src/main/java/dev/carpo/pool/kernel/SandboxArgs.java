@@ -22,6 +22,10 @@ import java.util.Map;
  * The connection file is in the private directory, not bound read-only from the runtime dir:
  * ipykernel rewrites it once its sockets are bound, and fails on a read-only file.
  *
+ * <p>The kernel runs as the JVM's user, so where that is root it could read anything under
+ * {@code /etc}: the password hashes ({@link #SECRET_FILES}) are bound over with {@code /dev/null}
+ * and the private-key directories ({@link #SECRET_DIRS}) with an empty tmpfs.
+ *
  * <p>Capabilities are dropped ({@code --cap-drop ALL}): run as root, bwrap would otherwise leave the
  * kernel free to remount {@code /usr} read-write. The environment is not passed as
  * {@code --clearenv}/{@code --setenv}: argv is readable by every user in {@code /proc}, and pool env
@@ -33,6 +37,11 @@ final class SandboxArgs {
     /** The merged-/usr links or directories, bound as the host has them. */
     private static final List<Path> ROOT_LINKS = List.of(Path.of("/bin"), Path.of("/sbin"), Path.of("/lib"), Path.of("/lib64"),
             Path.of("/lib32"), Path.of("/libx32"));
+    /** Files of /etc that hold secrets (password hashes), shown empty. */
+    static final List<Path> SECRET_FILES = List.of(Path.of("/etc/shadow"), Path.of("/etc/shadow-"), Path.of("/etc/gshadow"),
+            Path.of("/etc/gshadow-"), Path.of("/etc/security/opasswd"));
+    /** Directories of /etc that hold private keys (the host's ssh keys, TLS keys), shown empty. */
+    static final List<Path> SECRET_DIRS = List.of(Path.of("/etc/ssh"), Path.of("/etc/ssl/private"));
     static final String HOME = "/tmp";
     private static final String SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -50,6 +59,17 @@ final class SandboxArgs {
         for (Path system : SYSTEM) {
             if (Files.isDirectory(system)) {
                 add(argv, "--ro-bind", system, system);
+            }
+        }
+        // The kernel runs as the JVM's user; if that is root, /etc's secrets would be readable: hide them.
+        for (Path secret : SECRET_FILES) {
+            if (Files.exists(secret, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(secret)) {
+                add(argv, "--ro-bind", Path.of("/dev/null"), secret);
+            }
+        }
+        for (Path secret : SECRET_DIRS) {
+            if (Files.isDirectory(secret, LinkOption.NOFOLLOW_LINKS)) {
+                argv.addAll(List.of("--tmpfs", secret.toString()));
             }
         }
         for (Path link : ROOT_LINKS) {

@@ -199,6 +199,31 @@ class SandboxTest {
     }
 
     @Test
+    void etcsSecretsAreHiddenEvenFromRoot() throws Exception {
+        String code = """
+                import os
+                try:
+                    print(len(open('/etc/shadow').read()))
+                except OSError as e:
+                    print(type(e).__name__)
+                print(os.listdir('/etc/ssh') if os.path.isdir('/etc/ssh') else 'absent')
+                print(os.path.exists('/etc/passwd'))""";
+        List<String> inside = run(sandboxed(NO_NETWORK), code).lines().toList();
+        if (Files.exists(Path.of("/etc/shadow"))) {
+            // /dev/null bound over it, on a nodev mount: it cannot even be opened.
+            assertThat(inside.get(0)).isIn("0", "PermissionError");
+        }
+        if (Files.isDirectory(Path.of("/etc/ssh"))) {
+            assertThat(inside.get(1)).isEqualTo("[]");
+        }
+        assertThat(inside.get(2)).as("the rest of /etc is there").isEqualTo("True");
+        if ("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/etc/shadow"))) {
+            // Without the sandbox, root reads it: the test above can fail.
+            assertThat(run(unsandboxed(), code).lines().findFirst().orElseThrow()).isNotIn("0", "PermissionError");
+        }
+    }
+
+    @Test
     void theEnvironmentIsCleanButForThePoolsAndTheSpecsVariables() throws Exception {
         Kernel k = start(TestKernels.python(), NO_NETWORK, b -> b.env("CARPO_TEST_VAR", "passed"));
         String names = run(k, "import os, json; print(json.dumps(sorted(n for n in os.environ if n != 'PWD' or os.environ[n] != os.getcwd())))");
