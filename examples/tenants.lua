@@ -11,7 +11,7 @@ print("bob:     secret is a " .. bob:execute("secret").error.ename .. ", files h
 local net = bob:execute([[
 import socket
 try:
-    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
     print("connected")
 except OSError as e:
     print(type(e).__name__, e.strerror or e)]])

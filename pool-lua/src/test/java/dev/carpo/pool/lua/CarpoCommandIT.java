@@ -209,6 +209,19 @@ class CarpoCommandIT {
     }
 
     @Test
+    void tenantsExampleShowsFreshSandboxedLeasesAndWhyKernelsWent() throws Exception {
+        Run run = carpo(Duration.ofSeconds(240), "run", "examples/tenants.lua");
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).as(run.stderr()).contains("bob:     secret is a NameError, files here: []",
+                "network: OSError Network is unreachable", "visible: False",
+                "python:  lease_end 2, deaths 0", "grader:  executions 2, kernels started 3");
+        assertThat(run.stderr()).containsPattern("carpo: python\\[1] retired \\(lease_end\\) \\(pid \\d+\\)")
+                .containsPattern("carpo: grader\\[1] retired \\(executions 2\\) \\(pid \\d+\\)")
+                .doesNotContain("retired (closed)");
+        assertGone(kernelPids(run.stderr()));
+    }
+
+    @Test
     void parallelMapExample() throws Exception {
         Run run = carpo(Duration.ofSeconds(240), "run", "examples/parallel_map.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
