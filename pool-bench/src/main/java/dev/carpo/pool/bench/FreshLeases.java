@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * 8. Acquiring a fresh lease ({@code freshLeases(true)}, a pool of 3) while two unused kernels are
- * warm: the time {@code lease()} takes, one shot per iteration. Each lease is used (one tiny job) and
+ * warm (the third may still be starting) or all three: the time {@code lease()} takes, one shot per iteration. Each lease is used (one tiny job) and
  * released outside the measured call, so its kernel is discarded and replaced before the next shot.
  */
 @State(Scope.Thread)
@@ -36,6 +36,10 @@ public class FreshLeases {
     @Param({"python3", "xpython"})
     public String spec;
 
+    /** Idle kernels before each shot: 2 (the third may still be starting) or 3 (no start running). */
+    @Param({"2", "3"})
+    public int warm;
+
     private KernelPools pools;
     private LanguagePool pool;
     private KernelLease lease;
@@ -46,19 +50,19 @@ public class FreshLeases {
         pool = pools.createPool("bench", spec, PoolOptions.builder().size(3).freshLeases(true).build());
     }
 
-    /** Two warm spares before each shot: released kernels are replaced in the background, so wait for them. */
+    /** {@code warm} spares before each shot: released kernels are replaced in the background, so wait for them. */
     @Setup(Level.Invocation)
     public void twoWarm() throws InterruptedException {
         CountDownLatch ready = new CountDownLatch(1);
         dev.carpo.pool.PoolListener l = e -> {
-            if (pool.stats().idle() >= 2) {
+            if (pool.stats().idle() >= warm) {
                 ready.countDown();
             }
         };
         pool.addListener(l);
         try {
-            if (pool.stats().idle() < 2 && !ready.await(120, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("no two warm kernels within 120 s: " + pool.stats());
+            if (pool.stats().idle() < warm && !ready.await(120, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("no " + warm + " warm kernels within 120 s: " + pool.stats());
             }
         } finally {
             pool.removeListener(l);
