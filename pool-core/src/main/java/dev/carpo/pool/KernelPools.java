@@ -106,7 +106,7 @@ public final class KernelPools implements AutoCloseable {
         // Up front, naming the option: a limit that cannot hold would otherwise fail every kernel start.
         KernelLimits.check(options.memoryLimit(), options.maxProcesses(), options.gateway() != null);
         if (options.sandbox() != null) {
-            KernelLimits.checkSandbox();
+            KernelLimits.checkSandbox(options.sandbox().readOnly(), options.sandbox().writable(), options.workingDirectory(), runtimeDir);
         }
         if (closed) {
             return CompletableFuture.failedFuture(new PoolClosedException(language, -1, "KernelPools is closed", null));

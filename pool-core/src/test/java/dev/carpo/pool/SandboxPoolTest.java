@@ -217,7 +217,8 @@ class SandboxPoolTest {
         Path missing = dir.resolve("no-such-dir");
         assertThatThrownBy(() -> own.createPool("missing", "python3", PoolOptions.builder().size(1).maxStartAttempts(1)
                 .sandbox(Sandbox.builder().readOnly(missing).build()).build()))
-                .isInstanceOf(PoolFailedException.class).hasMessageContaining(missing.toString()).hasMessageContaining("does not exist");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(missing.toString()).hasMessageContaining("does not exist");
+        assertThat(own.pools()).as("refused before any kernel starts").isEmpty();
 
         Containment.usePidNamespace(false);
         assertThatThrownBy(() -> own.createPool("off", "python3", PoolOptions.builder().size(1).sandbox(NO_NETWORK).build()))

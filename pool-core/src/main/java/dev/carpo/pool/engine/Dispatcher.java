@@ -76,6 +76,10 @@ final class Dispatcher {
                 continue; // a fresh-leases kernel after its lease or job: its instance waits for a new one
             }
             engine.recycling.handOverIfReady(s, effects);
+            if (s.retiring() && !s.takesJobs() && !s.queue.isEmpty()) {
+                // Scaled away after its last job: it will run nothing more, so what waits on it goes to the others.
+                requeue(s, effects);
+            }
             Job job = null;
             if (s.lease() != null) {
                 job = s.leaseQueue.poll();

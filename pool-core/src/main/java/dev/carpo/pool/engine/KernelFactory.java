@@ -63,13 +63,17 @@ final class KernelFactory extends BasePooledObjectFactory<PooledKernel> {
     /**
      * The commons-pool2 pool over this factory. The traps it avoids are listed in the package
      * documentation: minIdle 0 (the shared evictor thread never starts a kernel), maxIdle = max (a
-     * returned kernel stays warm), a finite maxWait, no JMX; idle kernels are validated and evicted
+     * returned kernel stays warm), maxTotal unbounded (no borrow ever waits), a finite maxWait all the
+     * same, no JMX; idle kernels are validated and evicted
      * after {@code idleTimeout}.
      */
     GenericObjectPool<PooledKernel> objectPool(int max, Duration idleTimeout) {
         GenericObjectPoolConfig<PooledKernel> config = new GenericObjectPoolConfig<>();
         config.setJmxEnabled(false);
-        config.setMaxTotal(max);
+        // Unbounded: the engine bounds its starts (max, maxConcurrentStarts, successors). A bounded
+        // maxTotal would make a borrow wait and fail as a start failure after maxWait, and while one
+        // waits, invalidateObject creates a kernel on whatever thread invalidates.
+        config.setMaxTotal(-1);
         config.setMaxIdle(max);
         config.setMinIdle(0);
         config.setBlockWhenExhausted(true);

@@ -94,14 +94,11 @@ final class KernelSupply {
     }
 
     /**
-     * commons-pool2's bounds follow the pool's: max, plus retiring instances still finishing their
-     * work, plus a successor for each instance whose kernel is due for recycling. Under the lock.
+     * commons-pool2 keeps at most {@code max} kernels warm. Its maxTotal stays unbounded (see
+     * {@link KernelFactory#objectPool}): the engine bounds what it starts. Under the lock.
      */
     void updateBounds() {
         assert engine.held();
-        int finishing = (int) engine.instances.stream().filter(Instance::retiring).count();
-        int successors = (int) engine.instances.stream().filter(s -> s.due() != null || s.successor() != null).count();
-        kernels.setMaxTotal(engine.max + finishing + successors);
         kernels.setMaxIdle(engine.max);
     }
 
@@ -126,6 +123,7 @@ final class KernelSupply {
                 engine.instances.remove(i);
                 engine.counters.ended(PoolEvent.Reason.IDLE);
                 PooledKernel pk = s.kernel();
+                pk.cancelTimers();
                 effects.then(() -> {
                     try {
                         kernels.returnObject(pk);
@@ -271,13 +269,13 @@ final class KernelSupply {
         assert engine.held();
         pk.joinedNanos(System.nanoTime());
         // A start only counts as a success once the kernel has lived through EARLY_DEATH, or served a job.
-        engine.scheduler.schedule(() -> {
+        pk.timer(engine.scheduler.schedule(() -> {
             synchronized (engine.lock) {
                 if (pk.kernel().isAlive()) {
                     engine.circuit.succeeded();
                 }
             }
-        }, StartCircuit.EARLY_DEATH.toNanos(), TimeUnit.NANOSECONDS);
+        }, StartCircuit.EARLY_DEATH.toNanos(), TimeUnit.NANOSECONDS));
         if (pk.firstUse()) {
             engine.counters.kernelsStarted++;
             engine.meters.started(elapsed);
@@ -373,8 +371,7 @@ final class KernelSupply {
                     s = candidate;
                 }
                 if (candidate.successor() == pk) {
-                    candidate.successor(null); // a successor that died waiting: reconcile starts another
-                    effects.then(() -> invalidate(pk));
+                    successorDied(candidate, pk, cause, effects);
                     engine.dispatcher.pump(effects);
                 }
             }
@@ -456,7 +453,20 @@ final class KernelSupply {
         return cause.exitCode() == null ? PoolEvent.Reason.HEARTBEAT : PoolEvent.Reason.CRASH;
     }
 
+    /**
+     * A successor died before it took over: it never served, so it counts as a failed start (backing
+     * off, and opening the circuit if every start fails), and reconcile starts another. Under the lock.
+     */
+    void successorDied(Instance s, PooledKernel pk, KernelDiedException cause, Effects effects) {
+        assert engine.held() && s.successor() == pk;
+        s.successor(null);
+        engine.counters.startFailures++;
+        effects.then(() -> invalidate(pk));
+        failedInARow(cause != null ? cause : new KernelStartException("kernel " + pk.kernel().id() + " died before it took over"), effects);
+    }
+
     private void returnWarm(PooledKernel pk) {
+        pk.cancelTimers();
         try {
             kernels.returnObject(pk);
         } catch (RuntimeException e) {
@@ -481,6 +491,7 @@ final class KernelSupply {
     }
 
     void invalidate(PooledKernel pk) {
+        pk.cancelTimers();
         try {
             kernels.invalidateObject(pk);
         } catch (Exception e) {

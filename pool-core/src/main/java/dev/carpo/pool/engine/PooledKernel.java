@@ -84,6 +84,33 @@ final class PooledKernel {
         startup = d;
     }
 
+    private java.util.concurrent.Future<?> lifetime;
+    private java.util.concurrent.Future<?> timer;
+
+    /** The timer that marks it due at its maxLifetime; replaces (and cancels) an earlier one. */
+    void lifetime(java.util.concurrent.Future<?> t) {
+        cancel(lifetime);
+        lifetime = t;
+    }
+
+    /** The check that its start succeeded (it outlived EARLY_DEATH); replaces (and cancels) an earlier one. */
+    void timer(java.util.concurrent.Future<?> t) {
+        cancel(timer);
+        timer = t;
+    }
+
+    /** Its timers, cancelled when it leaves the pool: a pool of short-lived kernels must not keep them (or it) alive. */
+    void cancelTimers() {
+        cancel(lifetime);
+        cancel(timer);
+    }
+
+    private static void cancel(java.util.concurrent.Future<?> t) {
+        if (t != null) {
+            t.cancel(false);
+        }
+    }
+
     long bornNanos() {
         return bornNanos;
     }

@@ -50,12 +50,13 @@ final class Recycling {
             due(s, Reason.LIFETIME);
             return;
         }
-        engine.scheduler.schedule(() -> engine.locked(effects -> {
+        // Cancelled when the kernel goes (KernelSupply.invalidate): fresh leases make many short-lived kernels.
+        pk.lifetime(engine.scheduler.schedule(() -> engine.locked(effects -> {
             if (s.kernel() == pk && s.due() == null && engine.instances.contains(s)) {
                 due(s, Reason.LIFETIME);
                 engine.dispatcher.pump(effects);
             }
-        }), in, TimeUnit.NANOSECONDS);
+        }), in, TimeUnit.NANOSECONDS));
     }
 
     /** A job (not setup code) is sent to {@code s}'s kernel. Under the lock. */
@@ -86,8 +87,7 @@ final class Recycling {
             return false; // (a retiring instance goes with its successor: no hand-over to a kernel about to be retired)
         }
         if (!next.kernel().isAlive()) {
-            s.successor(null); // died while it waited; reconcile starts another
-            effects.then(() -> engine.supply.invalidate(next));
+            engine.supply.successorDied(s, next, next.kernel().onDeath().getNow(null), effects);
             return false;
         }
         Reason why = s.due();
@@ -124,8 +124,7 @@ final class Recycling {
             return true;
         }
         if (next != null) {
-            s.successor(null);
-            effects.then(() -> engine.supply.invalidate(next));
+            engine.supply.successorDied(s, next, next.kernel().onDeath().getNow(null), effects);
         }
         engine.supply.retired(index, used, Reason.LEASE_END, "", effects);
         s.discarded();

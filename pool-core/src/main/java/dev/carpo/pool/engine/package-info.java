@@ -44,8 +44,10 @@
  * {@code minIdle} stays 0 (an evictor that tops up {@code minIdle} would start kernels on that
  * thread; the dispatcher keeps {@code min} kernels borrowed instead) and destroy does not wait for
  * the process; {@code maxIdle} is kept at {@code max} so a returned kernel is kept rather than
- * destroyed; {@code maxTotal} is {@code max} plus kernels still finishing work after a scale-down and one
- * successor for each kernel due for recycling;
+ * destroyed; {@code maxTotal} is unbounded, as the dispatcher bounds its own starts ({@code max},
+ * {@code maxConcurrentStarts}, one successor per kernel due for recycling): with a bound, a borrow
+ * could wait and fail as a start failure after {@code maxWait}, and while a borrow waits,
+ * {@code invalidateObject} creates a kernel on the thread that invalidates;
  * borrows wait at most a finite {@code maxWait}; JMX registration is off.
  */
 package dev.carpo.pool.engine;

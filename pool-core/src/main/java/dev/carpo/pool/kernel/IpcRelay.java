@@ -10,7 +10,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Listeners bind 127.0.0.1 only, to ports of the OS's choosing: held from the start, so no other
  * process can take them between a probe and a bind. A listener holds at most
- * {@value #MAX_CONNECTIONS} connections at once (JeroMQ uses one per channel); more are closed on arrival.
+ * {@value #MAX_CONNECTIONS} connections at once (JeroMQ uses one per channel); past that, the oldest is closed for the newest.
  */
 final class IpcRelay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IpcRelay.class);
@@ -156,7 +156,8 @@ final class IpcRelay implements AutoCloseable {
         private final ServerSocketChannel server;
         private final UnixDomainSocketAddress socket;
         private final int bufferBytes;
-        private final Set<RelayConnection> connections = new HashSet<>();
+        /** In arrival order: when full, the oldest goes (see {@link #ready}). */
+        private final Set<RelayConnection> connections = new LinkedHashSet<>();
         private SelectionKey key;
         private boolean closed;
 
@@ -186,8 +187,10 @@ final class IpcRelay implements AutoCloseable {
             try {
                 while ((tcp = server.accept()) != null) {
                     if (connections.size() >= MAX_CONNECTIONS) {
-                        tcp.close();
-                        continue;
+                        // Full: the oldest connection goes, not the new one. Anyone on this host can connect to a
+                        // loopback port; refusing newcomers would let such a squatter hold every slot, and
+                        // JeroMQ's reconnect after a lost connection would then never get through.
+                        connections.iterator().next().close();
                     }
                     String connection = name + " from port " + tcp.socket().getPort();
                     RelayConnection c = RelayConnection.open(connection, loop.selector(), tcp, socket, bufferBytes, connections::remove);

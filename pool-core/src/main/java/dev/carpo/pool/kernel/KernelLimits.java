@@ -47,6 +47,24 @@ public final class KernelLimits {
         }
     }
 
+    /**
+     * As {@link #checkSandbox()}, and refuses a listed path or working directory that would show a
+     * kernel another kernel's private directory or the runtime dir.
+     *
+     * @param runtimeDir where connection files and stderr go, or null for Jupyter's runtime dir
+     * @throws IllegalArgumentException naming the path and what it would expose
+     */
+    public static void checkSandbox(java.util.List<java.nio.file.Path> readOnly, java.util.List<java.nio.file.Path> writable,
+                                    java.nio.file.Path workingDirectory, java.nio.file.Path runtimeDir) {
+        checkSandbox();
+        try {
+            SandboxArgs.checkBinds(readOnly, writable, workingDirectory,
+                    runtimeDir != null ? runtimeDir : JupyterPaths.fromEnvironment().runtimeDir());
+        } catch (KernelStartException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     static String noPidsCgroup() {
         return "maxProcesses needs a writable pids cgroup (cgroup v1 pids hierarchy, or a delegated cgroup v2 with the pids controller"
                 + ", -Dcarpo.cgroup.root), and there is none here" + ("off".equalsIgnoreCase(System.getProperty("carpo.cgroups", ""))

@@ -43,10 +43,15 @@ final class KernelTempDir {
         this.scratch = scratch;
     }
 
+    /** The directory every kernel's private directory is made in ({@code carpo-xxxxxxxx}). */
+    static Path base() {
+        return Files.isDirectory(BASE) && Files.isWritable(BASE) ? BASE
+                : Path.of(System.getProperty("java.io.tmpdir", "/tmp")).toAbsolutePath();
+    }
+
     /** A new private directory, with an empty {@code scratch/} in it when {@code withScratch}. */
     static KernelTempDir create(boolean withScratch) {
-        Path base = Files.isDirectory(BASE) && Files.isWritable(BASE) ? BASE
-                : Path.of(System.getProperty("java.io.tmpdir", "/tmp")).toAbsolutePath();
+        Path base = base();
         Path dir = null;
         IOException last = null;
         for (int attempt = 0; attempt < 10 && dir == null; attempt++) {

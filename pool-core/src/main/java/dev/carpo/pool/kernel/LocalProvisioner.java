@@ -53,7 +53,8 @@ final class LocalProvisioner {
                 bwrap = PidNamespace.sandboxBwrap();
                 Path inside = workingDirectory != null ? workingDirectory.toAbsolutePath().normalize()
                         : scratch != null ? scratch : Path.of(SandboxArgs.HOME);
-                sandboxArgs = SandboxArgs.bwrap(bwrap, options.sandbox(), spec, program, connectionFile, inside, kernelDir, workingDirectory);
+                sandboxArgs = SandboxArgs.bwrap(bwrap, options.sandbox(), spec, program, connectionFile, inside, kernelDir, workingDirectory,
+                        stderrFile.getParent());
             } catch (KernelStartException e) {
                 throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir() + "): " + e.getMessage(), e);
             }
@@ -61,7 +62,8 @@ final class LocalProvisioner {
             command.add(SETSID.toString());
             command.addAll(sandboxArgs);
             command.add(SETSID.toString());
-            argv.set(0, program.toString()); // the program found here, not whatever the sandbox's PATH would find
+            // The program found here, not whatever the sandbox's PATH would find; by a path visible inside.
+            argv.set(0, SandboxArgs.insideProgram(program, stderrFile.getParent()).toString());
             command.addAll(argv);
             env.clear();
             env.putAll(SandboxArgs.environment(parent, spec, options.env(), program));

@@ -67,6 +67,13 @@ final class RelayConnection implements RelayLoop.Handler {
         try {
             tcp.configureBlocking(false);
             tcp.setOption(StandardSocketOptions.TCP_NODELAY, true); // ZMTP's small frames must not wait for Nagle
+            // The socket's directory is writable by the kernel: a link planted there must not make this
+            // JVM (root, maybe) connect to some other socket of the host. Only a socket itself is followed.
+            java.nio.file.attribute.BasicFileAttributes node = java.nio.file.Files.readAttributes(address.getPath(),
+                    java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (!node.isOther()) {
+                throw new IOException(address.getPath() + " is not a socket");
+            }
             unix = SocketChannel.open(StandardProtocolFamily.UNIX);
             unix.configureBlocking(false);
             boolean connected = unix.connect(address);

@@ -23,8 +23,9 @@ import java.util.Map;
  * ipykernel rewrites it once its sockets are bound, and fails on a read-only file.
  *
  * <p>The kernel runs as the JVM's user, so where that is root it could read anything under
- * {@code /etc}: the password hashes ({@link #SECRET_FILES}) are bound over with {@code /dev/null}
- * and the private-key directories ({@link #SECRET_DIRS}) with an empty tmpfs.
+ * {@code /etc}: what others may not read there ({@link EtcSecrets}: password hashes, private keys,
+ * 0600 configuration) is bound over with {@code /dev/null} (on a nodev mount: it cannot be opened),
+ * or for a directory an empty tmpfs.
  *
  * <p>Capabilities are dropped ({@code --cap-drop ALL}): run as root, bwrap would otherwise leave the
  * kernel free to remount {@code /usr} read-write. The environment is not passed as
@@ -37,11 +38,6 @@ final class SandboxArgs {
     /** The merged-/usr links or directories, bound as the host has them. */
     private static final List<Path> ROOT_LINKS = List.of(Path.of("/bin"), Path.of("/sbin"), Path.of("/lib"), Path.of("/lib64"),
             Path.of("/lib32"), Path.of("/libx32"));
-    /** Files of /etc that hold secrets (password hashes), shown empty. */
-    static final List<Path> SECRET_FILES = List.of(Path.of("/etc/shadow"), Path.of("/etc/shadow-"), Path.of("/etc/gshadow"),
-            Path.of("/etc/gshadow-"), Path.of("/etc/security/opasswd"));
-    /** Directories of /etc that hold private keys (the host's ssh keys, TLS keys), shown empty. */
-    static final List<Path> SECRET_DIRS = List.of(Path.of("/etc/ssh"), Path.of("/etc/ssl/private"));
     static final String HOME = "/tmp";
     private static final String SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -54,22 +50,20 @@ final class SandboxArgs {
      * @param workingDirectory where the kernel starts inside
      */
     static List<String> bwrap(String bwrap, KernelSandbox sandbox, KernelSpec spec, Path program, Path connectionFile,
-                              Path workingDirectory, KernelTempDir kernelDir, Path poolWorkingDirectory) {
+                              Path workingDirectory, KernelTempDir kernelDir, Path poolWorkingDirectory, Path runtimeDir) {
+        checkBinds(sandbox.readOnly(), sandbox.writable(), poolWorkingDirectory, runtimeDir);
         List<String> argv = new ArrayList<>(List.of(bwrap));
         for (Path system : SYSTEM) {
             if (Files.isDirectory(system)) {
                 add(argv, "--ro-bind", system, system);
             }
         }
-        // The kernel runs as the JVM's user; if that is root, /etc's secrets would be readable: hide them.
-        for (Path secret : SECRET_FILES) {
-            if (Files.exists(secret, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(secret)) {
-                add(argv, "--ro-bind", Path.of("/dev/null"), secret);
-            }
-        }
-        for (Path secret : SECRET_DIRS) {
-            if (Files.isDirectory(secret, LinkOption.NOFOLLOW_LINKS)) {
-                argv.addAll(List.of("--tmpfs", secret.toString()));
+        // The kernel runs as the JVM's user; if that is root it could read all of /etc: it sees what others may.
+        for (Path hidden : EtcSecrets.HIDDEN) {
+            if (Files.isDirectory(hidden, LinkOption.NOFOLLOW_LINKS)) {
+                argv.addAll(List.of("--tmpfs", hidden.toString()));
+            } else {
+                add(argv, "--ro-bind", Path.of("/dev/null"), hidden);
             }
         }
         for (Path link : ROOT_LINKS) {
@@ -86,20 +80,27 @@ final class SandboxArgs {
             add(argv, "--ro-bind", spec.resourceDir(), spec.resourceDir());
         }
         for (Path prefix : programPrefixes(program)) {
-            add(argv, "--ro-bind", prefix, prefix);
+            if (bindable(prefix, runtimeDir)) {
+                add(argv, "--ro-bind", prefix, prefix);
+            }
         }
         if (kernelDir == null || !connectionFile.startsWith(kernelDir.path())) {
             add(argv, "--ro-bind", connectionFile, connectionFile);
         }
+        // Parents first, so a read-only path inside a writable one stays read-only (a later bind covers an earlier one).
+        List<String[]> binds = new ArrayList<>();
         for (Path p : sandbox.readOnly()) {
-            add(argv, "--ro-bind", requireExists(p, "readOnly"), p);
+            binds.add(new String[] {"--ro-bind", requireExists(p, "readOnly").toString()});
         }
         for (Path p : sandbox.writable()) {
-            add(argv, "--bind", requireExists(p, "writable"), p);
+            binds.add(new String[] {"--bind", requireExists(p, "writable").toString()});
         }
         if (poolWorkingDirectory != null) {
-            Path wd = poolWorkingDirectory.toAbsolutePath().normalize();
-            add(argv, "--bind", wd, wd);
+            binds.add(new String[] {"--bind", poolWorkingDirectory.toAbsolutePath().normalize().toString()});
+        }
+        binds.sort(java.util.Comparator.comparingInt(b -> Path.of(b[1]).getNameCount()));
+        for (String[] b : binds) {
+            argv.addAll(List.of(b[0], b[1], b[1]));
         }
         if (kernelDir != null) {
             add(argv, "--bind", kernelDir.path(), kernelDir.path());
@@ -152,7 +153,7 @@ final class SandboxArgs {
                 continue;
             }
             Path prefix = dir.getFileName() != null && dir.getFileName().toString().equals("bin") && dir.getParent() != null
-                    ? dir.getParent() : dir;
+                    && dir.getParent().getNameCount() >= 2 ? dir.getParent() : dir; // /opt/venv, never /opt or /home
             if (prefix.getParent() != null && !covered(prefix) && !coversSystem(prefix) && !out.contains(prefix)) {
                 out.add(prefix);
             }
@@ -177,6 +178,101 @@ final class SandboxArgs {
     /** Above a system directory ({@code /}, say): binding it would show the whole machine. */
     private static boolean coversSystem(Path p) {
         return SYSTEM.stream().anyMatch(s -> s.startsWith(p)) || ROOT_LINKS.stream().anyMatch(s -> s.startsWith(p));
+    }
+
+    /**
+     * Refuses a listed path (or the working directory) that would show the kernel what no kernel may
+     * see: the directory every kernel's private directory is made in (its connection key, its
+     * sockets), or this JVM's runtime dir (other kernels' connection files and stderr), by being
+     * it, containing it or, for the runtime dir, lying inside it.
+     *
+     * @throws KernelStartException naming the path and what it would expose
+     */
+    static void checkBinds(List<Path> readOnly, List<Path> writable, Path workingDirectory, Path runtimeDir) {
+        List<String[]> all = new ArrayList<>();
+        readOnly.forEach(p -> all.add(new String[] {"readOnly path", p.toString()}));
+        writable.forEach(p -> all.add(new String[] {"writable path", p.toString()}));
+        if (workingDirectory != null) {
+            all.add(new String[] {"working directory", workingDirectory.toAbsolutePath().normalize().toString()});
+        }
+        for (String[] entry : all) {
+            if (!Files.exists(Path.of(entry[1]))) {
+                throw new KernelStartException("sandbox " + entry[0] + " " + entry[1] + " does not exist");
+            }
+            String why = exposes(Path.of(entry[1]), runtimeDir);
+            if (why != null) {
+                throw new KernelStartException("sandbox " + entry[0] + " " + entry[1] + " " + why + "; list a directory beside it");
+            }
+        }
+    }
+
+    /**
+     * A program prefix is bound only where that shows nothing it must not: never the caller's home or
+     * a directory above it, never the runtime dir or the kernels' private directories.
+     */
+    static boolean bindable(Path prefix, Path runtimeDir) {
+        return exposes(prefix, runtimeDir) == null && !isAncestorOrSame(prefix, home());
+    }
+
+    /**
+     * The program's path as the sandboxed kernel can run it: as given where it is visible (under the
+     * system, or its prefix bound), else the path its links lead to where that is (a uv or pipx link
+     * in {@code ~/.local/bin} to an interpreter elsewhere), else as given (the start then fails
+     * saying it is not there: list its installation in {@code readOnly}).
+     */
+    static Path insideProgram(Path program, Path runtimeDir) {
+        List<Path> candidates = new ArrayList<>(List.of(program));
+        try {
+            candidates.add(program.toRealPath());
+        } catch (IOException | RuntimeException unresolvable) {
+            return program;
+        }
+        for (Path p : candidates) {
+            // The path itself under the system (not merely what it links to: the link must be visible too).
+            boolean visible = SYSTEM.stream().anyMatch(p.toAbsolutePath().normalize()::startsWith);
+            if (visible || programPrefixes(p).stream().anyMatch(prefix -> p.startsWith(prefix) && bindable(prefix, runtimeDir))) {
+                return p;
+            }
+        }
+        return program;
+    }
+
+    /** What binding {@code p} would expose, or null. */
+    static String exposes(Path p, Path runtimeDir) {
+        Path base = KernelTempDir.base();
+        if (isAncestorOrSame(p, base)) {
+            return "contains " + base + ", where every kernel's private directory (connection key, sockets) is made";
+        }
+        Path inBase = real(p);
+        Path realBase = real(base);
+        if (inBase.startsWith(realBase) && inBase.getNameCount() > realBase.getNameCount()
+                && inBase.getName(realBase.getNameCount()).toString().startsWith("carpo-")) {
+            return "is inside a kernel's private directory";
+        }
+        if (runtimeDir != null && (isAncestorOrSame(p, runtimeDir) || real(p).startsWith(real(runtimeDir)))) {
+            return "contains or is inside the kernels' runtime dir " + runtimeDir + " (their connection files and stderr;"
+                    + " KernelPools.builder().runtimeDir(...) can move it)";
+        }
+        return null;
+    }
+
+    private static boolean isAncestorOrSame(Path p, Path of) {
+        return of != null && real(of).startsWith(real(p));
+    }
+
+    /** The path with links resolved where it exists, else as given (absolute, normalized). */
+    private static Path real(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        try {
+            return abs.toRealPath();
+        } catch (IOException | RuntimeException e) {
+            return abs;
+        }
+    }
+
+    private static Path home() {
+        String home = System.getProperty("user.home");
+        return home == null || home.isEmpty() ? null : Path.of(home);
     }
 
     private static Path requireExists(Path p, String list) {

@@ -17,7 +17,7 @@ class SandboxArgsTest {
 
     private List<String> argv(KernelSandbox sandbox, Path program, KernelTempDir kernelDir, Path workingDirectory) {
         return SandboxArgs.bwrap("/usr/bin/bwrap", sandbox, TestKernels.python(), program, kernelDir.path().resolve("kernel-1.json"),
-                kernelDir.scratch() != null ? kernelDir.scratch() : Path.of("/tmp"), kernelDir, workingDirectory);
+                kernelDir.scratch() != null ? kernelDir.scratch() : Path.of("/tmp"), kernelDir, workingDirectory, dir.resolve("runtime"));
     }
 
     @Test
