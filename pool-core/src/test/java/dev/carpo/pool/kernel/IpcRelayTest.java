@@ -155,6 +155,37 @@ class IpcRelayTest {
     }
 
     @Test
+    void aLinkPlantedInPlaceOfTheKernelsSocketIsNotFollowed() throws Exception {
+        IpcRelay relay = relay();
+        // Some other socket of the host, and a link to it where the kernel's shell socket should be.
+        ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        other.bind(UnixDomainSocketAddress.of(dir.resolve("other.sock")));
+        closeables.add(other);
+        java.nio.file.Files.createSymbolicLink(Path.of(kernelSide.ip() + "-" + kernelSide.ports().get(Channel.SHELL)), dir.resolve("other.sock"));
+        Socket client = client(relay, Channel.SHELL);
+        assertThat(client.getInputStream().read()).as("closed, not relayed to the link's target").isEqualTo(-1);
+        other.configureBlocking(false);
+        assertThat(other.accept()).as("nothing connected to the other socket").isNull();
+    }
+
+    @Test
+    void whenAListenersConnectionsAreAllTakenTheOldestGoesForTheNewest() throws Exception {
+        IpcRelay relay = relay();
+        ServerSocketChannel kernel = kernelSocket(Channel.SHELL);
+        List<Socket> squatters = new ArrayList<>();
+        for (int i = 0; i < IpcRelay.MAX_CONNECTIONS; i++) {
+            squatters.add(client(relay, Channel.SHELL));
+            closeables.add(accept(kernel));
+        }
+        Socket newest = client(relay, Channel.SHELL);
+        SocketChannel k = accept(kernel);
+        closeables.add(k);
+        newest.getOutputStream().write(7);
+        assertThat(readN(k, 1)).as("the newest connection is relayed").containsExactly(7);
+        assertThat(squatters.get(0).getInputStream().read()).as("the oldest was closed for it").isEqualTo(-1);
+    }
+
+    @Test
     void theKernelSideClosingClosesTheClientAfterItsBytes() throws Exception {
         IpcRelay relay = relay();
         ServerSocketChannel kernel = kernelSocket(Channel.IOPUB);
