@@ -1,5 +1,6 @@
 package dev.carpo.pool;
 
+import dev.carpo.pool.kernel.InputChecks;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,25 +30,8 @@ import java.util.List;
 public record Sandbox(boolean network, List<Path> readOnly, List<Path> writable) {
 
     public Sandbox {
-        readOnly = checked(readOnly, "readOnly");
-        writable = checked(writable, "writable");
-    }
-
-    private static List<Path> checked(List<Path> paths, String name) {
-        if (paths == null) {
-            throw new IllegalArgumentException("Sandbox." + name + " is null");
-        }
-        List<Path> out = new ArrayList<>();
-        for (Path p : paths) {
-            if (p == null) {
-                throw new IllegalArgumentException("Sandbox." + name + " has a null path");
-            }
-            if (!p.isAbsolute()) {
-                throw new IllegalArgumentException("Sandbox." + name + ": path '" + p + "' is not absolute");
-            }
-            out.add(p.normalize());
-        }
-        return List.copyOf(out);
+        readOnly = InputChecks.absolutePaths(readOnly, "Sandbox.readOnly");
+        writable = InputChecks.absolutePaths(writable, "Sandbox.writable");
     }
 
     public static Builder builder() {
@@ -68,13 +52,13 @@ public record Sandbox(boolean network, List<Path> readOnly, List<Path> writable)
 
         /** Paths kernels may read (absolute; files or directories, which must exist when a kernel starts). */
         public Builder readOnly(Path... paths) {
-            readOnly.addAll(List.of(paths));
+            readOnly.addAll(java.util.Arrays.asList(paths));
             return this;
         }
 
         /** Paths kernels may read and write (absolute; files or directories, which must exist when a kernel starts). */
         public Builder writable(Path... paths) {
-            writable.addAll(List.of(paths));
+            writable.addAll(java.util.Arrays.asList(paths));
             return this;
         }
 

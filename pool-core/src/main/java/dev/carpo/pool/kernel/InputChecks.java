@@ -97,4 +97,27 @@ public final class InputChecks {
             checkEnv(e.getKey(), e.getValue(), what);
         }
     }
+
+    /**
+     * Absolute paths, normalized, as an unmodifiable list: a sandbox's {@code readOnly} and {@code writable}.
+     *
+     * @param what the option, for messages: {@code Sandbox.readOnly}
+     * @throws IllegalArgumentException for a null list, a null path or a relative one, naming it
+     */
+    public static java.util.List<java.nio.file.Path> absolutePaths(java.util.List<java.nio.file.Path> paths, String what) {
+        if (paths == null) {
+            throw new IllegalArgumentException(what + " is null");
+        }
+        java.util.List<java.nio.file.Path> out = new java.util.ArrayList<>(paths.size());
+        for (java.nio.file.Path p : paths) {
+            if (p == null) {
+                throw new IllegalArgumentException(what + " has a null path");
+            }
+            if (!p.isAbsolute()) {
+                throw new IllegalArgumentException(what + ": path '" + p + "' is not absolute");
+            }
+            out.add(p.normalize());
+        }
+        return java.util.List.copyOf(out);
+    }
 }

@@ -31,25 +31,8 @@ import java.util.List;
 public record KernelSandbox(boolean network, List<Path> readOnly, List<Path> writable) {
 
     public KernelSandbox {
-        readOnly = checked(readOnly, "readOnly");
-        writable = checked(writable, "writable");
-    }
-
-    private static List<Path> checked(List<Path> paths, String name) {
-        if (paths == null) {
-            throw new IllegalArgumentException("KernelSandbox." + name + " is null");
-        }
-        List<Path> out = new ArrayList<>(paths.size());
-        for (Path p : paths) {
-            if (p == null) {
-                throw new IllegalArgumentException("KernelSandbox." + name + " has a null path");
-            }
-            if (!p.isAbsolute()) {
-                throw new IllegalArgumentException("KernelSandbox." + name + ": path '" + p + "' is not absolute");
-            }
-            out.add(p.normalize());
-        }
-        return List.copyOf(out);
+        readOnly = InputChecks.absolutePaths(readOnly, "KernelSandbox.readOnly");
+        writable = InputChecks.absolutePaths(writable, "KernelSandbox.writable");
     }
 
     public static Builder builder() {
