@@ -42,6 +42,8 @@
  *   <li>Events ({@code carpo-events-*}): pool listeners, in order.</li>
  *   <li>Process ({@code carpo-process-*}, in the kernel runtime): signals and process ends.</li>
  *   <li>Gateway ({@code carpo-gateway-*}, two per gateway): REST calls and WebSockets of remote kernels.</li>
+ *   <li>The ipc relay ({@code carpo-ipc-relay}, one per JVM while a sandboxed kernel without network
+ *       lives): copies bytes between JeroMQ's loopback TCP connections and the kernels' Unix sockets.</li>
  *   <li>The memory watchdog ({@code carpo-memory-watchdog}, one per JVM): /proc reads of kernels
  *       with a memory limit and no cgroup.</li>
  * </ul>
