@@ -26,12 +26,20 @@ class SandboxEscapeTest {
                     PoolOptions.builder().sandbox(Sandbox.builder().build()).workingDirectory(Path.of("/tmp")),
                     PoolOptions.builder().sandbox(Sandbox.builder().readOnly(Path.of("/")).build()),
                     PoolOptions.builder().sandbox(Sandbox.builder().writable(dir).build()),
-                    PoolOptions.builder().sandbox(Sandbox.builder().readOnly(runtime.resolve("inside")).build()))) {
+                    PoolOptions.builder().sandbox(Sandbox.builder().readOnly(runtime).build()))) {
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> pools.createPool("python", "python3", bad.build()))
                         .isInstanceOf(IllegalArgumentException.class)
                         .hasMessageContaining("sandbox ").hasMessageContaining("list a directory beside it");
                 assertThat(pools.pools()).isEmpty();
             }
+            // A directory below the runtime dir is fine: it shows none of the kernels' files, which lie in the runtime dir itself.
+            LanguagePool below = pools.createPool("below", "python3", PoolOptions.builder().size(1)
+                    .sandbox(Sandbox.builder().writable(runtime.resolve("inside")).build()).build());
+            assertThat(below.execute("import os; open('" + runtime.resolve("inside/out.txt") + "', 'w').write('ok'); "
+                    + "os.path.exists('" + runtime + "/kernel-' + 'x')").status()).isEqualTo(ExecutionStatus.OK);
+            assertThat(runtime.resolve("inside/out.txt")).hasContent("ok");
+            assertThat(below.execute("import glob; glob.glob('" + runtime + "/*')").text())
+                    .as("of the runtime dir, only the listed directory is there").isEqualTo("['" + runtime.resolve("inside") + "']");
         }
     }
 

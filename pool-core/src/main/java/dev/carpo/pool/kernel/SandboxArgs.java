@@ -184,7 +184,7 @@ final class SandboxArgs {
      * Refuses a listed path (or the working directory) that would show the kernel what no kernel may
      * see: the directory every kernel's private directory is made in (its connection key, its
      * sockets), or this JVM's runtime dir (other kernels' connection files and stderr), by being
-     * it, containing it or, for the runtime dir, lying inside it.
+     * it or containing it (a directory below the runtime dir is fine: kernels' files lie in it directly).
      *
      * @throws KernelStartException naming the path and what it would expose
      */
@@ -249,9 +249,14 @@ final class SandboxArgs {
                 && inBase.getName(realBase.getNameCount()).toString().startsWith("carpo-")) {
             return "is inside a kernel's private directory";
         }
-        if (runtimeDir != null && (isAncestorOrSame(p, runtimeDir) || real(p).startsWith(real(runtimeDir)))) {
-            return "contains or is inside the kernels' runtime dir " + runtimeDir + " (their connection files and stderr;"
+        if (runtimeDir != null && isAncestorOrSame(p, runtimeDir)) {
+            return "is or contains the kernels' runtime dir " + runtimeDir + " (their connection files and stderr;"
                     + " KernelPools.builder().runtimeDir(...) can move it)";
+        }
+        // A directory below the runtime dir shows nothing of it (kernels' files lie in it directly); one of those files would.
+        Path parent = real(p).getParent();
+        if (runtimeDir != null && parent != null && parent.equals(real(runtimeDir)) && p.getFileName().toString().startsWith("kernel-")) {
+            return "is a kernel's file in the runtime dir " + runtimeDir;
         }
         return null;
     }
