@@ -37,6 +37,23 @@ import org.slf4j.LoggerFactory;
  * kernel, on real ipykernels. Limits are small (200 MiB, a 64-process cap) so the suite stays cheap.
  */
 class KernelLimitsTest {
+    /** Forks until refused, prints how many it got: bounded (at most 200 children, each gone within 3 s, all killed once fork fails). */
+    static final String BOUNDED_FORK_BOMB = String.join("\n",
+            "import os, signal, time",
+            "children = []",
+            "try:",
+            "    for i in range(200):",
+            "        pid = os.fork()",
+            "        if pid == 0:",
+            "            time.sleep(3)",
+            "            os._exit(0)",
+            "        children.append(pid)",
+            "finally:",
+            "    for c in children:",
+            "        os.kill(c, signal.SIGKILL)",
+            "        os.waitpid(c, 0)",
+            "    print('forked', len(children))");
+
     private static final Logger LOG = LoggerFactory.getLogger(KernelLimitsTest.class);
     private static final long LIMIT = 200L << 20;
     private static final Duration EXIT = Duration.ofSeconds(15);
@@ -254,23 +271,7 @@ class KernelLimitsTest {
         long pid = py.stats().instances().get(0).pid();
         long threads = ProcessHandle.of(pid).map(KernelLimitsTest::threads).orElse(-1L);
         LOG.info("an idle ipykernel has {} threads; maxProcesses 64", threads);
-        // Bounded: at most 200 children, each gone within 3 s, all killed once fork fails.
-        String bomb = String.join("\n",
-                "import os, signal, time",
-                "children = []",
-                "try:",
-                "    for i in range(200):",
-                "        pid = os.fork()",
-                "        if pid == 0:",
-                "            time.sleep(3)",
-                "            os._exit(0)",
-                "        children.append(pid)",
-                "finally:",
-                "    for c in children:",
-                "        os.kill(c, signal.SIGKILL)",
-                "        os.waitpid(c, 0)",
-                "    print('forked', len(children))");
-        ExecutionResult r = py.execute(bomb);
+        ExecutionResult r = py.execute(BOUNDED_FORK_BOMB);
         assertThat(r.status()).isEqualTo(ExecutionStatus.ERROR);
         assertThat(r.error().ename()).isIn("BlockingIOError", "OSError");
         assertThat(r.stdout()).startsWith("forked ");

@@ -175,21 +175,7 @@ class SandboxPoolTest {
         assumeThat(Containment.pidsCgroup()).as("a writable pids cgroup").isTrue();
         own = testing.pools(dir.resolve("pids"));
         LanguagePool capped = own.createPool("python", "python3", PoolOptions.builder().size(1).sandbox(NO_NETWORK).maxProcesses(64).build());
-        ExecutionResult r = capped.execute(String.join("\n",
-                "import os, signal, time",
-                "children = []",
-                "try:",
-                "    for i in range(200):",
-                "        pid = os.fork()",
-                "        if pid == 0:",
-                "            time.sleep(3)",
-                "            os._exit(0)",
-                "        children.append(pid)",
-                "finally:",
-                "    for c in children:",
-                "        os.kill(c, signal.SIGKILL)",
-                "        os.waitpid(c, 0)",
-                "    print('forked', len(children))"));
+        ExecutionResult r = capped.execute(KernelLimitsTest.BOUNDED_FORK_BOMB);
         assertThat(r.status()).isEqualTo(ExecutionStatus.ERROR);
         assertThat(r.error().ename()).isIn("BlockingIOError", "OSError");
         assertThat(Integer.parseInt(r.stdout().trim().substring(7))).isLessThan(64);

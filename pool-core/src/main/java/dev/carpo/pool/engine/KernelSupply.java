@@ -296,20 +296,17 @@ final class KernelSupply {
         }
         if (instance != null && engine.instances.contains(instance)) {
             target = instance;
-            int index = engine.instances.indexOf(target);
             if (target.replaced(pk)) {
                 engine.counters.restarts++;
-                engine.events.emit(PoolEvent.Type.RESTARTED, index, pk.kernel(), elapsed, "");
+                tookOver(target, pk, PoolEvent.Type.RESTARTED, "", effects);
             } else {
-                engine.events.emit(PoolEvent.Type.READY, index, pk.kernel(), elapsed, "replaces a used kernel");
+                tookOver(target, pk, PoolEvent.Type.READY, "replaces a used kernel", effects);
             }
         } else {
             target = new Instance(pk);
             engine.instances.add(target);
-            engine.events.emit(PoolEvent.Type.READY, engine.instances.indexOf(target), pk.kernel(), elapsed, "");
+            tookOver(target, pk, PoolEvent.Type.READY, "", effects);
         }
-        engine.setup.catchUp(target, pk, effects);
-        engine.recycling.joined(target, pk);
         if (engine.state != PoolState.RUNNING && engine.readyCount() >= engine.min) {
             if (engine.state == PoolState.FAILED) {
                 LOG.info("pool '{}' recovered: a kernel started again", engine.language);
@@ -416,9 +413,7 @@ final class KernelSupply {
             if (next.kernel().isAlive() && engine.instances.contains(s)) {
                 s.replaced(next);
                 engine.counters.restarts++;
-                engine.events.emit(PoolEvent.Type.RESTARTED, index, next.kernel(), next.startup(), "");
-                engine.setup.catchUp(s, next, effects);
-                engine.recycling.joined(s, next);
+                tookOver(s, next, PoolEvent.Type.RESTARTED, "", effects);
             } else {
                 effects.then(() -> invalidate(next));
             }
@@ -428,12 +423,33 @@ final class KernelSupply {
             // (Not a memory limit: that is what a job did, and a fresh kernel is the cure, at once.)
             failedInARow(cause, effects);
         }
+        dropIfUnneeded(s, effects);
+        engine.dispatcher.pump(effects);
+    }
+
+    /**
+     * {@code pk} has become {@code s}'s kernel (a new instance's, a restart, a successor taking over):
+     * listeners are told with its start-up time, it catches up on setup code, and its lifetime clock
+     * starts. Under the lock.
+     */
+    void tookOver(Instance s, PooledKernel pk, PoolEvent.Type type, String detail, Effects effects) {
+        assert engine.held() && s.kernel() == pk;
+        engine.events.emit(type, engine.instances.indexOf(s), pk.kernel(), pk.startup(), detail);
+        engine.setup.catchUp(s, pk, effects);
+        engine.recycling.joined(s, pk);
+    }
+
+    /**
+     * An instance left without a kernel goes, rather than waiting for a new one, when it was retiring
+     * or the pool is above its floor with nothing placed on it. Under the lock.
+     */
+    void dropIfUnneeded(Instance s, Effects effects) {
+        assert engine.held();
         if (!s.hasKernel() && (s.retiring() || (engine.activeCount() > engine.min && s.queue.isEmpty()))) {
             engine.instances.remove(s);
             engine.dispatcher.requeue(s, effects);
             updateBounds();
         }
-        engine.dispatcher.pump(effects);
     }
 
     /**

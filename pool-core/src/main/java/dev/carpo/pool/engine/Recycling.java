@@ -91,15 +91,17 @@ final class Recycling {
             return false;
         }
         Reason why = s.due();
+        handOver(s, next, why, detail(why), "took over from a kernel retired for " + why.label(), effects);
+        return true;
+    }
+
+    /** {@code next} takes {@code s} over from its kernel, which is retired for {@code why}. Under the lock. */
+    private void handOver(Instance s, PooledKernel next, Reason why, String detail, String readyDetail, Effects effects) {
         int index = engine.instances.indexOf(s);
         PooledKernel old = s.handOver();
-        engine.supply.retired(index, old, why, detail(why), effects);
-        engine.events.emit(PoolEvent.Type.READY, index, next.kernel(), next.startup(),
-                "took over from a kernel retired for " + why.label());
-        engine.setup.catchUp(s, next, effects);
-        joined(s, next);
+        engine.supply.retired(index, old, why, detail, effects);
+        engine.supply.tookOver(s, next, PoolEvent.Type.READY, readyDetail, effects);
         engine.supply.updateBounds();
-        return true;
     }
 
     /**
@@ -111,27 +113,18 @@ final class Recycling {
         if (!engine.options.freshLeases() || !s.hasKernel() || !s.kernel().used() || s.lease() != null || !s.free()) {
             return false;
         }
-        int index = engine.instances.indexOf(s);
-        PooledKernel used = s.kernel();
         PooledKernel next = s.successor();
         if (next != null && next.kernel().isAlive()) {
             // A successor was ready anyway (maxLifetime): it is as fresh as a new start.
-            s.handOver();
-            engine.supply.retired(index, used, Reason.LEASE_END, "", effects);
-            engine.events.emit(PoolEvent.Type.READY, index, next.kernel(), Duration.ZERO, "replaces a used kernel");
-            engine.setup.catchUp(s, next, effects);
-            joined(s, next);
+            handOver(s, next, Reason.LEASE_END, "", "replaces a used kernel", effects);
             return true;
         }
         if (next != null) {
             engine.supply.successorDied(s, next, next.kernel().onDeath().getNow(null), effects);
         }
-        engine.supply.retired(index, used, Reason.LEASE_END, "", effects);
+        engine.supply.retired(engine.instances.indexOf(s), s.kernel(), Reason.LEASE_END, "", effects);
         s.discarded();
-        if (s.retiring() || (engine.activeCount() > engine.min && s.queue.isEmpty())) {
-            engine.instances.remove(s);
-            engine.dispatcher.requeue(s, effects);
-        }
+        engine.supply.dropIfUnneeded(s, effects);
         engine.supply.updateBounds();
         return true;
     }
