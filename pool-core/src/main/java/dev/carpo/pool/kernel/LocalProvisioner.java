@@ -44,48 +44,41 @@ final class LocalProvisioner {
         List<String> argv = argv(spec, connectionFile);
         Path program = findProgram(spec, argv.get(0), env.get("PATH"));
         boolean ownSession = Files.isExecutable(SETSID);
-        boolean namespaced;
-        List<String> command = new ArrayList<>();
+        // bwrap's argv up to its "--": a sandbox of the kernel's own, or the PID namespace every kernel gets, or nothing.
+        List<String> wrapper;
         if (options.sandbox() != null) {
-            String bwrap;
-            List<String> sandboxArgs;
             try {
-                bwrap = PidNamespace.sandboxBwrap();
+                String bwrap = PidNamespace.sandboxBwrap();
                 Path inside = workingDirectory != null ? workingDirectory.toAbsolutePath().normalize()
                         : scratch != null ? scratch : Path.of(SandboxArgs.HOME);
-                sandboxArgs = SandboxArgs.bwrap(bwrap, options.sandbox(), spec, program, connectionFile, inside, kernelDir, workingDirectory,
+                wrapper = SandboxArgs.bwrap(bwrap, options.sandbox(), spec, program, connectionFile, inside, kernelDir, workingDirectory,
                         stderrFile.getParent());
             } catch (KernelStartException e) {
                 throw new KernelStartException("kernelspec '" + spec.name() + "' (" + spec.resourceDir() + "): " + e.getMessage(), e);
             }
-            // Outer setsid: a Ctrl-C at the terminal reaches neither bwrap nor the kernel; inner: the kernel's own group.
-            command.add(SETSID.toString());
-            command.addAll(sandboxArgs);
-            command.add(SETSID.toString());
             // The program found here, not whatever the sandbox's PATH would find; by a path visible inside.
             argv.set(0, SandboxArgs.insideProgram(program, stderrFile.getParent()).toString());
-            command.addAll(argv);
             env.clear();
             env.putAll(SandboxArgs.environment(parent, spec, options.env(), program));
-            namespaced = true;
         } else {
-            List<String> namespace = PidNamespace.prefix();
-            if (ownSession) {
-                // Outside bwrap too, so a Ctrl-C at the terminal reaches neither bwrap nor the kernel.
-                command.add(SETSID.toString());
-            }
-            command.addAll(namespace);
-            if (ownSession && !namespace.isEmpty()) {
-                // The kernel's own session and group (bwrap's init is not in it): SIGINT goes to that group.
-                command.add(SETSID.toString());
-            }
-            command.addAll(argv);
-            namespaced = !namespace.isEmpty();
+            wrapper = PidNamespace.prefix();
             Path cwd = workingDirectory != null ? workingDirectory : scratch;
             if (cwd != null) {
                 builder.directory(cwd.toFile());
             }
         }
+        boolean namespaced = !wrapper.isEmpty();
+        List<String> command = new ArrayList<>();
+        if (ownSession) {
+            // Outside bwrap too, so a Ctrl-C at the terminal reaches neither bwrap nor the kernel.
+            command.add(SETSID.toString());
+        }
+        command.addAll(wrapper);
+        if (ownSession && namespaced) {
+            // The kernel's own session and group (bwrap's init is not in it): SIGINT goes to that group.
+            command.add(SETSID.toString());
+        }
+        command.addAll(argv);
         builder.command(command);
         if (scratch != null) {
             env.put("CARPO_SCRATCH", scratch.toString());
