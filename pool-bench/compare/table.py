@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Prints run.sh's results (JSON lines) as one table: each workload, carpo, each anchor, ratios."""
+"""Prints run.sh's results (JSON lines) as one table: each workload, carpo, each anchor, ratios.
+The raw JeroMQ client (the Java floor) comes from Ours' round trip, which interleaves it with carpo's."""
 import json
 import sys
 
@@ -21,8 +22,8 @@ def ratio(a, b):
     return "-" if a is None or b is None or not b["value"] else "%.2f" % (a["value"] / b["value"])
 
 
-print("| workload | kernel | N | carpo | raw pyzmq | jupyter_client | ipyparallel | carpo ÷ floor | carpo ÷ jupyter_client | carpo ÷ ipyparallel |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| workload | kernel | N | carpo | raw JeroMQ | raw pyzmq | jupyter_client | ipyparallel | carpo ÷ raw JeroMQ | carpo ÷ raw pyzmq | carpo ÷ jupyter_client | carpo ÷ ipyparallel |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 seen = set()
 for r in rows:
     key = (r["workload"], r["spec"], r["n"])
@@ -32,6 +33,7 @@ for r in rows:
     workload, spec, n = key
     ours = r
     floor = find("raw-pyzmq", workload, spec, n)
+    java_floor = find("raw-jeromq", workload, spec, n)
     jc = find("jupyter_client", workload, spec, n)
     ipp = find("ipyparallel", workload, None, n)
     label = workload + ("" if r["impl"] == "carpo" else " (" + r["impl"][7:-1] + ")")
@@ -49,9 +51,10 @@ for r in rows:
         extra = " threads (%.0f before; %.0f of them the JDK's process reapers; %s while starting); heap %.0f KiB/kernel" % (
             r["threads_before"], r["process_reaper_threads"], "%.0f" % r["threads_during_start"] if "threads_during_start" in r else "?",
             r["heap_per_kernel_kib"])
-    print("| %s | %s | %d | %s%s | %s | %s | %s | %s | %s | %s |" % (
-        label, spec, n, fmt(ours), extra, fmt(floor), fmt(jc), fmt(ipp), ratio(ours, floor), ratio(ours, jc), ratio(ours, ipp)))
+    print("| %s | %s | %d | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        label, spec, n, fmt(ours), extra, fmt(java_floor), fmt(floor), fmt(jc), fmt(ipp), ratio(ours, java_floor), ratio(ours, floor),
+        ratio(ours, jc), ratio(ours, ipp)))
 for r in rows:
     if r["impl"] == "ipyparallel" and r["workload"] == "round trip p50":
-        print("| round trip p50 (apply_sync) | ipyparallel engine | 1 | - | - | - | %s (p99 %.2f) | - | - | - |" % (fmt(r), r["p99"]))
+        print("| round trip p50 (apply_sync) | ipyparallel engine | 1 | - | - | - | - | %s (p99 %.2f) | - | - | - | - |" % (fmt(r), r["p99"]))
 print("\nUnits: round trips and start-up in ms (lower is better); jobs/s (higher is better).")

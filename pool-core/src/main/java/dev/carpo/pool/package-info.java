@@ -30,11 +30,17 @@
  *   <li>Callers' threads: argument checks, then the engine's lock for a moment; blocking methods
  *       wait on a future with a bound.</li>
  *   <li>The I/O loop (one per {@code KernelPools}, {@code carpo-io-*}): every ZeroMQ socket, the
- *       heartbeats, message decoding; bookkeeping only.</li>
- *   <li>Kernel callbacks ({@code carpo-callback-*}): complete a kernel's requests and call output
- *       listeners, per kernel in order; the engine's reaction to a reply runs here, under its lock.</li>
- *   <li>Completers ({@code carpo-complete-*}): complete callers' futures, so a caller's callback that
- *       blocks cannot stall the engine.</li>
+ *       heartbeats, message decoding; and, as a reply is read, the engine's reaction to it (under
+ *       its lock for a moment, the next job's send) and the completion of the caller's future, so
+ *       a caller blocked on it wakes with one hand-off. Bookkeeping only: every future completed
+ *       there is a {@code CallbackFuture}, whose stages run elsewhere, and engine work that may
+ *       block goes to the completers.</li>
+ *   <li>Kernel callbacks ({@code carpo-callback-*}): output listeners and input handlers, per
+ *       kernel in order (a reply waits for the listener calls queued before it); the stages of a
+ *       bare kernel's futures.</li>
+ *   <li>Completers ({@code carpo-complete-*}): the stages callers add to job and pool futures, and
+ *       engine work that may block (commons-pool2 returns and invalidations), so neither can stall
+ *       the I/O loop or the engine.</li>
  *   <li>Starters ({@code carpo-start-*}): borrow kernels from commons-pool2, which launches them
  *       and waits for them to be ready; never the evictor's thread.</li>
  *   <li>The timer ({@code carpo-timer-*}): job and lease timeouts, interrupt fallbacks and

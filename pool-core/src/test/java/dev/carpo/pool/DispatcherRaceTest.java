@@ -333,6 +333,38 @@ class DispatcherRaceTest {
     }
 
     /**
+     * Every job's timeout hangs on one scheduler task armed for the earliest deadline (JobDeadlines):
+     * a job whose timeout is shorter than one already waiting must re-arm it, or it would wait for
+     * the longer one. And a job that ends takes its timeout with it, so the next job is not timed out
+     * by an earlier one's deadline.
+     */
+    @Test
+    void aShorterTimeoutSubmittedLaterFiresOnTimeAndEndedJobsLeaveNone() throws Exception {
+        LanguagePool pool = pool(options().size(2).build());
+        pool.execute("warm up");
+        CompletableFuture<ExecutionResult> slow = pool.submit("hold slow", ExecuteOptions.builder().timeout(Duration.ofSeconds(60)).build());
+        fake.awaitReached("slow");
+        long t0 = System.nanoTime();
+        CompletableFuture<ExecutionResult> quick = pool.submit("hold quick", ExecuteOptions.builder().timeout(Duration.ofMillis(300)).build());
+        assertThatThrownBy(() -> get(quick, "the 300 ms job timed out, not after the 60 s one")).hasCauseInstanceOf(PoolTimeoutException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("timed out at its own deadline").isLessThan(Duration.ofSeconds(10));
+        assertThat(slow).as("the 60 s job still runs").isNotDone();
+        fake.open("slow");
+        assertThat(get(slow).text()).isEqualTo("released slow");
+
+        // A short job that ends before its deadline: the next one, with a long timeout, outlives that deadline.
+        assertThat(pool.submit("1", ExecuteOptions.builder().timeout(Duration.ofMillis(200)).build()).get(20, TimeUnit.SECONDS).status())
+                .isEqualTo(ExecutionStatus.OK);
+        CompletableFuture<ExecutionResult> after = pool.submit("hold after", ExecuteOptions.builder().timeout(Duration.ofSeconds(60)).build());
+        fake.awaitReached("after");
+        // Past the ended job's deadline, and still running: no deadline of an ended job fired on it.
+        await().during(Duration.ofMillis(400)).atMost(T).until(() -> !after.isDone());
+        fake.open("after");
+        assertThat(get(after).status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(pool.stats().timeouts()).isEqualTo(1);
+    }
+
+    /**
      * A timed-out job's cell answers late, on its own, while the pool's interrupt for it is still on
      * its way (131c531): the next job waits until the interrupt has gone out, so it lands between
      * cells and is dropped, instead of stopping the next caller's cell.

@@ -58,18 +58,52 @@ public final class Ours {
         System.exit(0);
     }
 
-    /** Sequential execute("1") on one warm kernel, directly and through a pool of one. */
+    /**
+     * Sequential execute("1"): the raw single-threaded JeroMQ client (the Java floor), carpo's bare
+     * kernel client and a pool of one, each on its own warm kernel, taken in turns of
+     * {@link #BLOCK} calls so that the machine's drift falls on all three alike.
+     */
     static void roundTrip(String spec, int jobs, int warmup) throws Exception {
-        try (KernelRuntime runtime = KernelRuntime.create()) {
+        try (RawJeromq raw = RawJeromq.start(BenchKernels.spec(spec));
+             KernelRuntime runtime = KernelRuntime.create();
+             KernelPools pools = BenchKernels.pools(null)) {
             Kernel kernel = runtime.start(BenchKernels.spec(spec), KernelOptions.defaults()).get(120, TimeUnit.SECONDS);
-            double[] ms = sample(jobs, warmup, () -> kernel.execute("1", T));
-            emit("carpo (kernel)", "round trip p50", spec, 1, ms[0], "ms", Map.of("p99", ms[1], "mean", ms[2]));
-        }
-        try (KernelPools pools = BenchKernels.pools(null)) {
             LanguagePool pool = pools.createPool("bench", spec, PoolOptions.builder().size(1).build());
-            double[] ms = sample(jobs, warmup, () -> pool.execute("1"));
-            emit("carpo (pool of 1)", "round trip p50", spec, 1, ms[0], "ms", Map.of("p99", ms[1], "mean", ms[2]));
+            Map<String, Runnable> clients = new LinkedHashMap<>();
+            clients.put("raw-jeromq", raw::executeUnchecked);
+            clients.put("carpo (kernel)", () -> kernel.execute("1", T));
+            clients.put("carpo (pool of 1)", () -> pool.execute("1"));
+            Map<String, double[]> ms = interleaved(clients, jobs, warmup);
+            ms.forEach((impl, r) -> emit(impl, "round trip p50", spec, 1, r[0], "ms", Map.of("p99", r[1], "mean", r[2])));
         }
+    }
+
+    /** Calls per client per turn in {@link #interleaved}. */
+    private static final int BLOCK = 100;
+
+    /** Each client's p50, p99 and mean over {@code jobs} calls, after {@code warmup} each, in turns of {@link #BLOCK}. */
+    static Map<String, double[]> interleaved(Map<String, Runnable> clients, int jobs, int warmup) {
+        clients.values().forEach(op -> {
+            for (int i = 0; i < warmup; i++) {
+                op.run();
+            }
+        });
+        Map<String, double[]> samples = new LinkedHashMap<>();
+        clients.keySet().forEach(k -> samples.put(k, new double[jobs]));
+        for (int done = 0; done < jobs; done += BLOCK) {
+            int end = Math.min(jobs, done + BLOCK);
+            for (Map.Entry<String, Runnable> c : clients.entrySet()) {
+                double[] ms = samples.get(c.getKey());
+                for (int i = done; i < end; i++) {
+                    long t = System.nanoTime();
+                    c.getValue().run();
+                    ms[i] = (System.nanoTime() - t) / 1e6;
+                }
+            }
+        }
+        Map<String, double[]> result = new LinkedHashMap<>();
+        samples.forEach((k, ms) -> result.put(k, stats(ms)));
+        return result;
     }
 
     /** As {@link #roundTrip}, with the kernel on a Jupyter Server (REST + one WebSocket) instead of a local process. */
@@ -99,15 +133,17 @@ public final class Ours {
             runAll(pool, code, Math.max(n * 8, warmup));
             double cpuBefore = kernelCpu(pool.stats());
             long jvmCpuBefore = jvmCpuNanos();
+            long switchesBefore = contextSwitches();
             long t0 = System.nanoTime();
             runAll(pool, code, jobs);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            double switchesPerJob = (contextSwitches() - switchesBefore) / (double) jobs;
             double clientCpuPerJobMs = (jvmCpuNanos() - jvmCpuBefore) / 1e6 / jobs;
             double cpuPerJobMs = (kernelCpu(pool.stats()) - cpuBefore) * 1000 / jobs;
             int cores = Runtime.getRuntime().availableProcessors();
             emit("carpo", work + " jobs/s", spec, n, jobs / seconds, "jobs/s",
                     Map.of("kernel_cpu_ms_per_job", cpuPerJobMs, "cpu_limit_jobs_per_s", cores * 1000 / cpuPerJobMs,
-                            "client_cpu_ms_per_job", clientCpuPerJobMs));
+                            "client_cpu_ms_per_job", clientCpuPerJobMs, "client_context_switches_per_job", switchesPerJob));
         }
     }
 
@@ -179,6 +215,27 @@ public final class Ours {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
+    /** Context switches of this JVM's threads so far (threads that ended are not counted: the pools' threads outlive a run). */
+    private static long contextSwitches() {
+        long sum = 0;
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (java.nio.file.Path t : tasks.toList()) {
+                try {
+                    for (String line : java.nio.file.Files.readAllLines(t.resolve("status"))) {
+                        if (line.endsWith("ctxt_switches:") || line.contains("ctxt_switches:")) {
+                            sum += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                } catch (java.io.IOException | RuntimeException gone) {
+                    // The thread ended while being read.
+                }
+            }
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+        return sum;
+    }
+
     private static double kernelCpu(PoolStats stats) {
         return stats.instances().stream().mapToDouble(PoolStats.Instance::cpuSeconds).sum();
     }
@@ -202,6 +259,10 @@ public final class Ours {
             op.run();
             ms[i] = (System.nanoTime() - t) / 1e6;
         }
+        return stats(ms);
+    }
+
+    private static double[] stats(double[] ms) {
         double mean = Arrays.stream(ms).average().orElse(0);
         Arrays.sort(ms);
         return new double[] {ms[ms.length / 2], ms[Math.min(ms.length - 1, (int) (ms.length * 0.99))], mean};

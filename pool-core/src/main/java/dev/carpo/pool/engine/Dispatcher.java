@@ -9,6 +9,7 @@ import dev.carpo.pool.PoolMemoryLimitException;
 import dev.carpo.pool.PoolOutputLimitException;
 import dev.carpo.pool.PoolState;
 import dev.carpo.pool.PoolTimeoutException;
+import dev.carpo.pool.kernel.CallbackFuture;
 import dev.carpo.pool.kernel.ExecuteRequest;
 import dev.carpo.pool.kernel.Kernel;
 import dev.carpo.pool.kernel.KernelExecution;
@@ -107,7 +108,7 @@ final class Dispatcher {
         engine.supply.reconcile(effects);
         engine.supply.settleScaleRequests(effects);
         int count = engine.instances.size();
-        effects.then(() -> engine.meters.instances(count));
+        effects.thenQuick(() -> engine.meters.instances(count));
     }
 
     private void send(Instance s, Job job, Effects effects) {
@@ -125,7 +126,8 @@ final class Dispatcher {
                 .maxOutputBytes(job.maxOutputBytes)
                 .listener(new JobListener(job.listener, () -> engine.interrupts.begun(job), e -> outputRefused(job, e)))
                 .input(job.input).build();
-        effects.then(() -> kernel.execute(request).whenComplete((r, e) -> finished(s, job, kernel, r, e)));
+        // Handled where the kernel's future completes (the I/O loop, as the reply is read): the next job goes out from there.
+        effects.thenQuick(() -> CallbackFuture.inline(kernel.execute(request)).whenCompleteInline((r, e) -> finished(s, job, kernel, r, e)));
     }
 
     /** The kernel answered {@code job} (or failed it): the job ends with that, unless it ended already. */

@@ -64,7 +64,10 @@ final class Interrupts {
         }
     }
 
-    /** The kernel has begun {@code job} (its execute_input arrived): an interrupt held for it goes out. */
+    /**
+     * The kernel has begun {@code job} (its execute_input arrived): an interrupt held for it goes
+     * out. Called on the I/O loop thread as the message is read; nothing here blocks.
+     */
     void begun(Job job) {
         synchronized (engine.lock) {
             job.begun();

@@ -4,7 +4,6 @@ import dev.carpo.pool.ExecutionResult;
 import dev.carpo.pool.kernel.InputHandler;
 import dev.carpo.pool.kernel.OutputListener;
 import java.time.Duration;
-import java.util.concurrent.Future;
 
 /**
  * One submitted piece of code and where it stands ({@link JobState}). Guarded by the engine's lock;
@@ -31,7 +30,10 @@ final class Job {
     Duration queueWait = Duration.ZERO;
     /** An interrupt asked for before the kernel began it, sent once it does. */
     boolean interruptPending;
-    Future<?> timer;
+    /** When it times out ({@link System#nanoTime()}), and its place among equal deadlines: set by {@link JobDeadlines}. */
+    long deadline;
+    long seq;
+    private final JobDeadlines deadlines;
 
     Job(String code, Duration timeout, OutputListener listener, InputHandler input, Lease lease, int setupIndex,
         long maxOutputBytes, PoolEngine engine) {
@@ -43,6 +45,7 @@ final class Job {
         this.setupIndex = setupIndex;
         this.maxOutputBytes = maxOutputBytes;
         this.future = new JobFuture(this, engine);
+        this.deadlines = engine.deadlines;
     }
 
     boolean isBroadcast() {
@@ -97,7 +100,7 @@ final class Job {
         }
         JobState was = state;
         state = JobState.DONE;
-        PoolEngine.cancelTimer(timer);
+        deadlines.remove(this);
         return was;
     }
 }

@@ -1,14 +1,18 @@
 package dev.carpo.pool.engine;
 
 import dev.carpo.pool.ExecutionResult;
-import java.util.concurrent.CompletableFuture;
+import dev.carpo.pool.kernel.CallbackFuture;
 
-/** A job's future: {@code cancel(true)} removes a queued job, or interrupts the kernel running it. */
-final class JobFuture extends CompletableFuture<ExecutionResult> {
+/**
+ * A job's future: {@code cancel(true)} removes a queued job, or interrupts the kernel running it.
+ * Completed where the pool learns the outcome; the caller's stages run on the completer executor.
+ */
+final class JobFuture extends CallbackFuture<ExecutionResult> {
     private final Job job;
     private final PoolEngine engine;
 
     JobFuture(Job job, PoolEngine engine) {
+        super(engine.stages);
         this.job = job;
         this.engine = engine;
     }

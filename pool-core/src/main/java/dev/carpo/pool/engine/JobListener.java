@@ -2,11 +2,15 @@ package dev.carpo.pool.engine;
 
 import dev.carpo.pool.kernel.DisplayOutput;
 import dev.carpo.pool.kernel.ExecutionError;
+import dev.carpo.pool.kernel.LoopAwareListener;
 import dev.carpo.pool.kernel.OutputListener;
 import dev.carpo.pool.kernel.OutputLimitException;
 
-/** The caller's listener (if any), plus telling the pool when the kernel begins running the job. */
-final class JobListener implements OutputListener {
+/**
+ * The caller's listener (if any), plus telling the pool, on the I/O loop thread, when the kernel
+ * begins running the job and when a message for it was refused.
+ */
+final class JobListener implements LoopAwareListener {
     private final OutputListener caller;
     private final Runnable started;
     private final java.util.function.Consumer<OutputLimitException> refused;
@@ -33,8 +37,17 @@ final class JobListener implements OutputListener {
     }
 
     @Override
-    public void onStarted(int executionCount) {
+    public void startedOnLoop(int executionCount) {
         started.run();
+    }
+
+    @Override
+    public boolean wantsCalls() {
+        return caller != null;
+    }
+
+    @Override
+    public void onStarted(int executionCount) {
         if (caller != null) {
             caller.onStarted(executionCount);
         }

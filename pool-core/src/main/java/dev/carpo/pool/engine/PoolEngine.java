@@ -61,6 +61,9 @@ public final class PoolEngine implements PoolMeters.Source {
     final PoolFront front;
     final ScheduledExecutorService scheduler;
     final Executor completer;
+    /** Where the stages of callers' job futures run: the completer, or the caller's thread once it is shut down. */
+    final Executor stages;
+    final JobDeadlines deadlines;
     final PoolEvents events;
     final PoolMeters meters;
     final Dispatcher dispatcher;
@@ -102,6 +105,8 @@ public final class PoolEngine implements PoolMeters.Source {
         this.options = options;
         this.scheduler = scheduler;
         this.completer = completer;
+        this.stages = Effects.orInline(completer);
+        this.deadlines = new JobDeadlines(this, scheduler);
         this.min = options.min();
         this.max = options.max();
         this.events = new PoolEvents(language, events, sharedListeners);
@@ -223,7 +228,7 @@ public final class PoolEngine implements PoolMeters.Source {
             } else {
                 // The timer first: if scheduling throws, nothing is queued yet. It cannot fire before the job
                 // is placed, as timedOut takes the lock held here.
-                job.timer = scheduler.schedule(() -> dispatcher.timedOut(job), job.timeout.toNanos(), TimeUnit.NANOSECONDS);
+                deadlines.add(job);
                 counters.submitted++;
                 queued++;
                 dispatcher.place(job, instance);

@@ -46,6 +46,9 @@ final class PoolEvents {
 
     /** As {@link #emit(PoolEvent.Type, int, Kernel, Duration, String)}, for a RETIRED or DEAD event with its reason. */
     void emit(PoolEvent.Type type, int index, Kernel kernel, Duration elapsed, String detail, PoolEvent.Reason reason) {
+        if (own.isEmpty() && shared.isEmpty()) {
+            return; // no one to tell: a BUSY and an IDLE per job would each wake the events thread for nothing
+        }
         PoolEvent event = new PoolEvent(type, language, index, kernel.id(), kernel.pid(), elapsed,
                 detail == null ? "" : detail, reason, Instant.now());
         events.execute(() -> {

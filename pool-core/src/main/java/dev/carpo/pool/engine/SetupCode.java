@@ -45,7 +45,7 @@ final class SetupCode {
                 engine.options.maxOutputBytes(), engine);
         engine.counters.submitted++;
         engine.queued++;
-        job.timer = engine.scheduler.schedule(() -> engine.dispatcher.timedOut(job), job.timeout.toNanos(), TimeUnit.NANOSECONDS);
+        engine.deadlines.add(job);
         return job;
     }
 

@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The client side of one kernel: its five sockets, its requests in flight (each a
  * {@link PendingRequest}), readiness, heartbeat and death. All state below the public entry points
- * is touched only on the {@link IoLoop} thread; futures are completed and listeners called on this
- * kernel's serial callback executor.
+ * is touched only on the {@link IoLoop} thread; listeners are called on this kernel's serial
+ * callback executor, and request futures complete as {@link #completeLater} says.
  */
 final class KernelConnection {
     private static final Logger LOG = LoggerFactory.getLogger(KernelConnection.class);
@@ -39,7 +39,8 @@ final class KernelConnection {
     private final IoLoop loop;
     private final Session session;
     private final Executor callbacks;
-    private final Executor events;
+    private final SerialExecutor events;
+    private final Executor stages = this::handOff;
     private final KernelOptions options;
     private final java.util.function.Consumer<String> onLost;
     private final AtomicLong rejected = new AtomicLong();
@@ -206,14 +207,14 @@ final class KernelConnection {
             executing.decrementAndGet();
             return CompletableFuture.failedFuture(new KernelDiedException(kernelId, "is shutting down", null, "", true));
         }
-        p.result.whenComplete((r, e) -> p.uncount()); // a cancel completes it without complete() or fail()
+        ((CallbackFuture<KernelExecution>) p.result).whenCompleteInline((r, e) -> p.uncount()); // a cancel completes it without complete() or fail()
         submit(Channel.SHELL, message, p, request.timeout());
         return p.result;
     }
 
     private void submit(Channel channel, Message message, PendingRequest p, Duration timeout) {
         // A caller's cancel must not leave an entry behind.
-        p.future.whenComplete((v, e) -> {
+        ((CallbackFuture<?>) p.future).whenCompleteInline((v, e) -> {
             if (p.future.isCancelled()) {
                 onLoop(() -> {
                     pending.remove(p.msgId);
@@ -269,17 +270,28 @@ final class KernelConnection {
             return true;
         } catch (RejectedExecutionException stopped) {
             KernelDiedException cause = loopGone();
-            completeLater(() -> ready.completeExceptionally(cause));
+            completeLater(ready, () -> ready.completeExceptionally(cause));
             return false;
         }
     }
 
     /**
-     * Completes a future after the listener calls queued before it, yet not on the serial
-     * executor: a caller's stage that blocks on this kernel again must not wait behind itself.
+     * Completes {@code future} after the listener calls queued before it, yet not on the serial
+     * executor: a caller's stage that blocks on this kernel again must not wait behind itself. With
+     * no listener call waiting, a {@link CallbackFuture} (whose stages never run on the completing
+     * thread) completes here and now, so a caller blocked on it wakes straight from the I/O loop:
+     * the hot path's one hand-off. Any other future completes on the callback executor.
      */
-    void completeLater(Runnable completion) {
+    void completeLater(CompletableFuture<?> future, Runnable completion) {
+        if (future instanceof CallbackFuture<?> && events.runIfIdle(completion)) {
+            return;
+        }
         events.execute(() -> handOff(completion));
+    }
+
+    /** Where the stages of this kernel's request futures run: the shared callback pool (the caller's thread once it is shut down). */
+    Executor stages() {
+        return stages;
     }
 
     private void handOff(Runnable task) {
@@ -309,7 +321,7 @@ final class KernelConnection {
         probeTimer.run();
         rejoinTimer.run();
         held.clear();
-        completeLater(() -> ready.completeExceptionally(cause));
+        completeLater(ready, () -> ready.completeExceptionally(cause));
         List<PendingRequest> failed = new ArrayList<>(pending.values());
         pending.clear();
         failed.forEach(p -> p.fail(cause));
@@ -472,7 +484,7 @@ final class KernelConnection {
             probes.clear();
             transport.startLiveness();
             ObjectNode reply = infoReply;
-            completeLater(() -> ready.complete(reply));
+            completeLater(ready, () -> ready.complete(reply));
         }
     }
 

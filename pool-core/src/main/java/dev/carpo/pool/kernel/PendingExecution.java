@@ -49,9 +49,13 @@ final class PendingExecution extends PendingRequest {
     int executionCount = -1;
     Instant started;
     private final AtomicBoolean counted = new AtomicBoolean(true);
+    /** Told on the loop thread that the execution has begun, or null. */
+    private final LoopAwareListener loopListener;
+    /** Who gets the usual listener calls on the callback executor, or null for no one. */
+    private final OutputListener listener;
 
     PendingExecution(KernelConnection connection, String msgId, ExecuteRequest request) {
-        this(connection, msgId, request, new CompletableFuture<>());
+        this(connection, msgId, request, new CallbackFuture<>(connection.stages()));
     }
 
     private PendingExecution(KernelConnection connection, String msgId, ExecuteRequest request,
@@ -60,6 +64,9 @@ final class PendingExecution extends PendingRequest {
         this.result = result;
         this.request = request;
         this.output = new OutputBuffer(request.maxOutputBytes());
+        OutputListener l = request.listener();
+        this.loopListener = l instanceof LoopAwareListener a ? a : null;
+        this.listener = loopListener != null && !loopListener.wantsCalls() ? null : l;
     }
 
     @Override
@@ -183,9 +190,12 @@ final class PendingExecution extends PendingRequest {
                 if (c.path("execution_count").canConvertToInt()) {
                     executionCount = c.path("execution_count").asInt();
                 }
-                OutputListener l = request.listener();
+                int count = executionCount;
+                if (loopListener != null) {
+                    loopListener.startedOnLoop(count);
+                }
+                OutputListener l = listener;
                 if (l != null) {
-                    int count = executionCount;
                     toListener(OutputBuffer.ITEM_OVERHEAD, () -> l.onStarted(count));
                 }
             }
@@ -193,7 +203,7 @@ final class PendingExecution extends PendingRequest {
                 applyPendingClear();
                 String name = c.path("name").asText("stdout").equals("stderr") ? "stderr" : "stdout";
                 String text = c.path("text").asText("");
-                OutputListener l = request.listener();
+                OutputListener l = listener;
                 String shown = output.stream(name, text);
                 if (shown != null && l != null) {
                     toListener(OutputBuffer.utf8Length(shown), () -> l.onStream(name, shown));
@@ -220,7 +230,7 @@ final class PendingExecution extends PendingRequest {
             }
             case "error" -> {
                 error = output.bounded(errorFrom(c));
-                OutputListener l = request.listener();
+                OutputListener l = listener;
                 ExecutionError e = error;
                 if (l != null) {
                     toListener(message.wireBytes(), () -> l.onError(e));
@@ -276,7 +286,7 @@ final class PendingExecution extends PendingRequest {
     }
 
     private void notifyOutput(DisplayOutput output, long bytes) {
-        OutputListener l = request.listener();
+        OutputListener l = listener;
         if (l != null) {
             toListener(bytes, () -> l.onOutput(output));
         }
@@ -306,7 +316,7 @@ final class PendingExecution extends PendingRequest {
     @Override
     void complete() {
         output.finish();
-        OutputListener l = request.listener();
+        OutputListener l = listener;
         if ((output.truncated() || listenerMissed > 0) && l != null) {
             long dropped = output.droppedBytes() + listenerMissed;
             connection.events().execute(() -> {
@@ -323,7 +333,7 @@ final class PendingExecution extends PendingRequest {
                 executionCount, output.text("stdout"), output.text("stderr"), output.outputs(), error, reply, sent,
                 started != null ? started : sent, finished, output.truncated(), output.droppedBytes());
         uncount();
-        connection.completeLater(() -> result.complete(execution));
+        connection.completeLater(result, () -> result.complete(execution));
     }
 
     private static DisplayOutput output(String type, ObjectNode c) {

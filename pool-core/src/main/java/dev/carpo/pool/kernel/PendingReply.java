@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * A shell or control request in flight that completes with its reply's content. Its reply is
- * taken on the connection's I/O loop thread; its future completes on the callback executor.
+ * taken on the connection's I/O loop thread, which completes its future (see {@link KernelConnection#completeLater}).
  */
 final class PendingReply extends PendingRequest {
     final CompletableFuture<ObjectNode> result;
@@ -15,7 +15,7 @@ final class PendingReply extends PendingRequest {
     ObjectNode content;
 
     PendingReply(KernelConnection connection, String msgId, String msgType) {
-        this(connection, msgId, msgType, new CompletableFuture<>());
+        this(connection, msgId, msgType, new CallbackFuture<>(connection.stages()));
     }
 
     private PendingReply(KernelConnection connection, String msgId, String msgType, CompletableFuture<ObjectNode> result) {
@@ -38,6 +38,6 @@ final class PendingReply extends PendingRequest {
     @Override
     void complete() {
         ObjectNode c = content;
-        connection.completeLater(() -> result.complete(c));
+        connection.completeLater(result, () -> result.complete(c));
     }
 }

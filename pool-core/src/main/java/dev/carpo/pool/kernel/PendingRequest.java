@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
  * and what each incoming message (reply, iopub, stdin, unreadable, refused) does to it. Built on
  * the caller's thread, then touched only on the connection's I/O loop thread, except
  * {@link #fail}, which may also run on the caller's thread when the loop has stopped; the future
- * is completed on the connection's callback executor.
+ * is completed as {@link KernelConnection#completeLater} says.
  */
 abstract class PendingRequest {
     final KernelConnection connection;
@@ -65,6 +65,6 @@ abstract class PendingRequest {
 
     void fail(Throwable cause) {
         cancelTimer.run();
-        connection.completeLater(() -> future.completeExceptionally(cause));
+        connection.completeLater(future, () -> future.completeExceptionally(cause));
     }
 }

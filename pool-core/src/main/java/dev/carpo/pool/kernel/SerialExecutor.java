@@ -38,6 +38,20 @@ final class SerialExecutor implements Executor {
         }
     }
 
+    /**
+     * Runs {@code task} on the calling thread now if nothing is queued or running, and says whether
+     * it did: a completion that has no earlier event to wait for needs no hand-off.
+     */
+    boolean runIfIdle(Runnable task) {
+        synchronized (queue) {
+            if (running || !queue.isEmpty()) {
+                return false;
+            }
+        }
+        task.run();
+        return true;
+    }
+
     private void drain() {
         while (true) {
             Runnable task;

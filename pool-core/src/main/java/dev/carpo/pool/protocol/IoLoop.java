@@ -52,6 +52,9 @@ public final class IoLoop implements AutoCloseable {
      * for long; tiny messages lose nothing, since a socket still dirty is read again at once.
      */
     private static final int READS_PER_ROUND = 8;
+    /** Wake-ups in a row with nothing to read before the loop pauses instead of yielding (see {@link #run}). */
+    private static final int SPURIOUS_BEFORE_PAUSE = 64;
+    private static final long SPURIOUS_PAUSE_NANOS = 20_000;
 
     private final ZContext context = new ZContext(1);
     private final Selector selector;
@@ -65,6 +68,9 @@ public final class IoLoop implements AutoCloseable {
     private final Set<Runnable> stopHooks = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean running = true;
+    /** Loop thread: sockets the last select reported, and wake-ups in a row that found nothing on any. */
+    private int signalled;
+    private int idleWakeups;
     /** Set as the thread exits (closed or crashed): no task runs normally any more. */
     private volatile boolean stopped;
     /** Why the loop died on its own, or null (running, or closed on request). */
@@ -82,7 +88,7 @@ public final class IoLoop implements AutoCloseable {
         }
         // JeroMQ's own I/O thread carries every socket of this loop: if it dies, so does the loop, and its owner starts another.
         context.setUncaughtExceptionHandler((t, e) -> fail(new IllegalStateException("JeroMQ I/O thread " + t.getName() + " died: " + e, e)));
-        thread = new Thread(this::run, name);
+        thread = new LoopThread(this::run, name);
         thread.setDaemon(true);
         thread.start();
     }
@@ -112,6 +118,18 @@ public final class IoLoop implements AutoCloseable {
     }
 
     private volatile Error crash;
+
+    /** Whether the calling thread is some I/O loop's: code that may block must not run there. */
+    public static boolean onLoopThread() {
+        return Thread.currentThread() instanceof LoopThread;
+    }
+
+    /** The thread of an I/O loop, recognisable by {@link #onLoopThread()}. */
+    private static final class LoopThread extends Thread {
+        LoopThread(Runnable body, String name) {
+            super(body, name);
+        }
+    }
 
     /** Whether the caller is the loop thread. */
     public boolean inLoop() {
@@ -250,7 +268,20 @@ public final class IoLoop implements AutoCloseable {
                 if (!running) {
                     break;
                 }
-                readDirty();
+                if (readDirty() == 0 && signalled > 0) {
+                    idleWakeups++;
+                    // Woken by a socket that had nothing: its writer (JeroMQ's I/O thread) wrote the signal byte but, likely
+                    // preempted by this very wake-up, has not yet counted it, so JeroMQ ignores the byte and the descriptor stays
+                    // readable. Selecting again at once would spin until the writer is scheduled; giving way lets it finish.
+                    if (idleWakeups > SPURIOUS_BEFORE_PAUSE) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(SPURIOUS_PAUSE_NANOS);
+                    } else {
+                        Thread.yield();
+                    }
+                } else {
+                    idleWakeups = 0;
+                }
+                signalled = 0;
                 if (!tasks.isEmpty() || !dirty.isEmpty()) {
                     // Handlers queued work or a socket still has input (left for fairness): do not wait.
                     selector.selectNow();
@@ -261,6 +292,7 @@ public final class IoLoop implements AutoCloseable {
                 }
                 for (SelectionKey key : selector.selectedKeys()) {
                     if (key.attachment() instanceof Registration registration) {
+                        signalled++;
                         markDirty(registration);
                     } else {
                         drainWakeups();
@@ -300,7 +332,8 @@ public final class IoLoop implements AutoCloseable {
      * Reads every dirty socket while ZMQ_EVENTS reports input. A socket is given a bounded number
      * of reads per round, so one kernel streaming output cannot starve the others or the timers.
      */
-    private void readDirty() {
+    private int readDirty() {
+        int read = 0;
         for (int n = dirty.size(); n > 0; n--) {
             Registration registration = dirty.poll();
             registration.queued = false;
@@ -309,6 +342,7 @@ public final class IoLoop implements AutoCloseable {
                     markDirty(registration);
                     break;
                 }
+                read++;
                 try {
                     registration.onReadable.accept(registration.socket);
                 } catch (RuntimeException | Error e) {
@@ -317,6 +351,7 @@ public final class IoLoop implements AutoCloseable {
                 }
             }
         }
+        return read;
     }
 
     private void markDirty(Registration registration) {

@@ -20,6 +20,7 @@ public final class Session {
 
     private final String id = UUID.randomUUID().toString();
     private final String username;
+    private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
 
     public Session(String username) {
         this.username = username == null || username.isEmpty() ? "carpo" : username;
@@ -31,7 +32,8 @@ public final class Session {
 
     /** A fresh header for a message of the given type. */
     public Header header(String msgType) {
-        return new Header(UUID.randomUUID().toString(), id, username,
+        // The session id and a counter, as jupyter_client numbers its messages: unique, and no SecureRandom draw per message.
+        return new Header(id + "_" + sent.getAndIncrement(), id, username,
                 ISO_MICROS.format(OffsetDateTime.now(ZoneOffset.UTC)), msgType, PROTOCOL_VERSION);
     }
 

@@ -23,6 +23,19 @@ class SessionTest {
     }
 
     @Test
+    void messageIdsAreUniqueWithinASessionAndAcrossSessions() {
+        Session one = new Session("ada");
+        Session two = new Session("ada");
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            ids.add(one.header("execute_request").msgId());
+            ids.add(two.header("execute_request").msgId());
+        }
+        assertThat(ids).hasSize(2000);
+        assertThat(one.header("x").msgId()).startsWith(one.id() + "_");
+    }
+
+    @Test
     void replyCarriesTheRequestAsParent() {
         Session session = new Session("ada");
         Message request = session.request("input_request", null);
