@@ -229,6 +229,10 @@ final class WebSocketTransport implements KernelTransport {
      * taken it, so a flooding kernel is held back by the server rather than queued here. A message
      * past {@code maxMessageBytes} is skipped to its end, never collected, and reported as refused.
      */
+    private static Throwable unwrapped(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    }
+
     private static final ByteBuffer NO_DATA = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
     private final class Listener implements WebSocket.Listener {
@@ -236,6 +240,8 @@ final class WebSocketTransport implements KernelTransport {
         private ByteArrayOutputStream binary = new ByteArrayOutputStream();
         private final String dropped;
         private boolean skipping;
+        /** The last pong sent; the JDK allows one at a time. Touched on the WebSocket's receiving thread only. */
+        private java.util.concurrent.CompletableFuture<WebSocket> pong = java.util.concurrent.CompletableFuture.completedFuture(null);
 
         Listener(String dropped) {
             this.dropped = dropped;
@@ -272,7 +278,13 @@ final class WebSocketTransport implements KernelTransport {
             skipping = false;
             // An empty pong (unsolicited pongs are allowed, RFC 6455 5.5.3) carries this host's ACK at once. Without it the
             // server's next small frame waits behind Nagle's algorithm for a delayed ACK, about 40 ms per round trip on Linux.
-            ws.sendPong(NO_DATA).exceptionally(busy -> null); // a pong still in flight acknowledges as well
+            if (pong.isDone()) { // one in flight acknowledges as well
+                pong = ws.sendPong(NO_DATA).whenComplete((sent, error) -> {
+                    if (error != null && !(unwrapped(error) instanceof IllegalStateException)) {
+                        onLoop(() -> dropped(ws, "failed: " + KernelDiedException.describe(error)));
+                    }
+                });
+            }
 
             onLoop(() -> {
                 if (refused) {
