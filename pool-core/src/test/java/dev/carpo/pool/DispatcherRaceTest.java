@@ -490,10 +490,15 @@ class DispatcherRaceTest {
         fake.open("successor");
         ExecutionResult second = get(waiting);
         assertThat(second.kernelId()).isEqualTo(successor.kernelId);
-        PoolStats s = pool.stats();
-        assertThat(s.restarts()).isEqualTo(1);
-        assertThat(s.reason(PoolEvent.Reason.EXECUTIONS)).as("it died before it was retired").isZero();
-        assertThat(s.kernelsStarted()).as("no third kernel started").isEqualTo(2);
+        assertThat(pool.stats().restarts()).isEqualTo(1);
+        // By kernel, not by count: the successor has now run its one job too, so it may already be recycled in turn.
+        await().atMost(T).until(() -> events.events.stream().anyMatch(e -> e.type() == PoolEvent.Type.RESTARTED));
+        assertThat(events.events).filteredOn(e -> e.type() == PoolEvent.Type.RESTARTED).first()
+                .as("the successor became the restart: no other kernel started for it").extracting(PoolEvent::kernelId)
+                .isEqualTo(successor.kernelId);
+        assertThat(events.events).filteredOn(e -> old.kernelId.equals(e.kernelId()))
+                .as("it died before it was retired").noneMatch(e -> e.type() == PoolEvent.Type.RETIRED)
+                .anyMatch(e -> e.type() == PoolEvent.Type.DEAD && e.reason() == PoolEvent.Reason.CRASH);
     }
 
     /** A successor ready while the due kernel runs a job waits for the job to end, then takes over. */
@@ -512,9 +517,12 @@ class DispatcherRaceTest {
         fake.open("long job");
         ExecutionResult r = get(running);
         assertThat(r.kernelId()).isEqualTo(firstKernel).isEqualTo(old.kernelId);
-        await().atMost(T).until(() -> pool.stats().reason(PoolEvent.Reason.LIFETIME) == 1);
+        // At least 1: the successor's own 300 ms lifetime may pass too on a loaded machine, and it is recycled in turn.
+        await().atMost(T).until(() -> pool.stats().reason(PoolEvent.Reason.LIFETIME) >= 1);
         assertThat(get(old.onExit(), "the old kernel ended")).isNotNull();
-        assertThat(pool.execute("next").kernelId()).isEqualTo(successor.kernelId);
+        assertThat(pool.execute("next").kernelId()).as("the old kernel takes no job after its job").isNotEqualTo(old.kernelId);
+        await().atMost(T).until(() -> events.events.stream().anyMatch(e -> e.type() == PoolEvent.Type.READY
+                && successor.kernelId.equals(e.kernelId()) && e.detail().contains("took over")));
         assertThat(pool.stats().restarts()).isZero();
         assertThat(pool.stats().deaths()).isZero();
     }
@@ -531,12 +539,16 @@ class DispatcherRaceTest {
 
         old.die();
         assertThatThrownBy(() -> get(running)).hasCauseInstanceOf(PoolKernelDiedException.class);
-        assertThat(pool.execute("after").kernelId()).isEqualTo(successor.kernelId);
-        PoolStats s = pool.stats();
-        assertThat(s.restarts()).isEqualTo(1);
-        assertThat(s.kernelsStarted()).as("the successor was the replacement: no third start").isEqualTo(2);
-        assertThat(s.reason(PoolEvent.Reason.CRASH)).isEqualTo(1);
-        assertThat(s.reason(PoolEvent.Reason.LIFETIME)).isZero();
+        assertThat(pool.execute("after").kernelId()).isNotEqualTo(old.kernelId);
+        assertThat(pool.stats().restarts()).isEqualTo(1);
+        // By kernel, not by count: the successor's own 300 ms lifetime may pass on a loaded machine, and it is recycled in turn.
+        await().atMost(T).until(() -> events.events.stream().anyMatch(e -> e.type() == PoolEvent.Type.RESTARTED));
+        assertThat(events.events).filteredOn(e -> e.type() == PoolEvent.Type.RESTARTED).first()
+                .as("the successor was the replacement: no third start for it").extracting(PoolEvent::kernelId)
+                .isEqualTo(successor.kernelId);
+        assertThat(events.events).filteredOn(e -> old.kernelId.equals(e.kernelId()))
+                .as("it died; it was not retired for its lifetime").noneMatch(e -> e.type() == PoolEvent.Type.RETIRED)
+                .anyMatch(e -> e.type() == PoolEvent.Type.DEAD && e.reason() == PoolEvent.Reason.CRASH);
     }
 
     // ---- recycling and fresh-lease races a review found (each doc says what went wrong before the fix) ----
