@@ -85,6 +85,22 @@ final class JobDeadlines {
                 }
             }
         }
-        due.forEach(engine.dispatcher::timedOut);
+        for (Job job : due) {
+            try {
+                engine.dispatcher.timedOut(job);
+            } catch (RuntimeException e) {
+                // Out of the set already: each job due is told, whatever another's end threw.
+                org.slf4j.LoggerFactory.getLogger(JobDeadlines.class).error("pool '{}': timing out a job failed", engine.language, e);
+            }
+        }
+    }
+
+    /** The pool is closed: its jobs have all ended, so the armed task (and the engine it holds) goes now, not at its deadline. Under the lock. */
+    void close() {
+        pending.clear();
+        if (armed != null) {
+            armed.cancel(false);
+            armed = null;
+        }
     }
 }

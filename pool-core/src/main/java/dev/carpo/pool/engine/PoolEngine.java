@@ -531,6 +531,7 @@ public final class PoolEngine implements PoolMeters.Source {
             instances.clear();
             queued = 0;
             unfinished.forEach(job -> job.fail(closed, effects));
+            deadlines.close();
             failRequests(() -> closed, effects);
             return closing;
         });

@@ -192,7 +192,12 @@ final class PendingExecution extends PendingRequest {
                 }
                 int count = executionCount;
                 if (loopListener != null) {
-                    loopListener.startedOnLoop(count);
+                    try {
+                        loopListener.startedOnLoop(count);
+                    } catch (RuntimeException e) {
+                        // The pool's bookkeeping failed (say, its runtime closing): not this kernel's fault, so not its death.
+                        LOG.warn("kernel {}: the start of an execution could not be handled", connection.kernelId(), e);
+                    }
                 }
                 OutputListener l = listener;
                 if (l != null) {

@@ -67,6 +67,54 @@ class CallbackFutureTest {
         assertThat(ranOn.get()).isEqualTo(Thread.currentThread().getName());
     }
 
+    /**
+     * Dependents the JDK attaches itself (allOf, anyOf, copy, minimalCompletionStage, another
+     * future's thenCombine or applyToEither) cannot be rerouted stage by stage: with any attached,
+     * the future settles on the stages executor, so none of them runs on the completing thread
+     * (review of issue 15: a stage blocking on the pool there stalled every kernel).
+     */
+    @Test
+    void dependentsTheJdkAttachesNeverRunOnTheCompletingThread() throws Exception {
+        ExecutorService stages = Executors.newSingleThreadExecutor(r -> new Thread(r, "stages"));
+        try {
+            CallbackFuture<String> f = new CallbackFuture<>(stages);
+            CompletableFuture<String> plain = new CompletableFuture<>();
+            plain.complete("other");
+            java.util.Map<String, String> ranOn = new java.util.concurrent.ConcurrentHashMap<>();
+            CountDownLatch all = new CountDownLatch(6);
+            java.util.function.BiConsumer<String, CompletableFuture<?>> record = (what, stage) ->
+                    stage.whenComplete((v, e) -> { ranOn.put(what, Thread.currentThread().getName()); all.countDown(); });
+            record.accept("allOf", CompletableFuture.allOf(f));
+            record.accept("anyOf", CompletableFuture.anyOf(f, new CompletableFuture<>()));
+            record.accept("copy", f.copy());
+            record.accept("minimalCompletionStage", f.minimalCompletionStage().toCompletableFuture());
+            record.accept("plain.thenCombine", plain.thenCombine(f, (a, b) -> a + b));
+            record.accept("plain.applyToEither", new CompletableFuture<String>().applyToEither(f, v -> v));
+
+            Thread loop = new Thread(() -> f.complete("reply"), "io-loop");
+            loop.start();
+            loop.join(10_000);
+            assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(ranOn).hasSize(6).allSatisfy((what, thread) -> assertThat(thread).as(what).isNotEqualTo("io-loop"));
+            assertThat(f.join()).isEqualTo("reply");
+        } finally {
+            stages.shutdownNow();
+        }
+    }
+
+    @Test
+    void aCancelWakesAWaiterAndTellsTheInlineHooks() throws Exception {
+        CallbackFuture<String> f = new CallbackFuture<>(Runnable::run);
+        AtomicReference<Throwable> hook = new AtomicReference<>();
+        f.whenCompleteInline((v, e) -> hook.set(e));
+        assertThat(f.cancel(false)).isTrue();
+        assertThat(f.isCancelled()).isTrue();
+        assertThat(f.complete("late")).as("the first outcome wins").isFalse();
+        assertThat(hook.get()).isInstanceOf(java.util.concurrent.CancellationException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.get(1, TimeUnit.SECONDS))
+                .isInstanceOf(java.util.concurrent.CancellationException.class);
+    }
+
     @Test
     void inlineWrapsAPlainFutureWithItsOutcome() throws Exception {
         CompletableFuture<String> failed = CompletableFuture.failedFuture(new IllegalStateException("refused"));
