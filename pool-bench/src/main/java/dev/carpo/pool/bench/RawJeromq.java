@@ -195,6 +195,50 @@ public final class RawJeromq implements AutoCloseable {
         }
     }
 
+    /**
+     * The most batched JeroMQ client there can be: every request sent at once, spread over the
+     * kernels (which queue them), then one thread drains all their sockets until every reply and
+     * every idle has come. Its CPU per job is the floor for a client that must read a kernel's
+     * messages at all; returns the wall time in ms.
+     */
+    static double burst(List<RawJeromq> clients, int jobs) throws IOException {
+        ObjectNode content = JSON.createObjectNode().put("code", "1").put("silent", false).put("store_history", true)
+                .put("allow_stdin", false).put("stop_on_error", false);
+        content.putObject("user_expressions");
+        long t0 = System.nanoTime();
+        for (int i = 0; i < jobs; i++) {
+            clients.get(i % clients.size()).send("execute_request", content);
+        }
+        ZMQ.Poller all = clients.get(0).context.createPoller(2 * clients.size());
+        for (RawJeromq c : clients) {
+            all.register(c.shell, ZMQ.Poller.POLLIN);
+            all.register(c.iopub, ZMQ.Poller.POLLIN);
+        }
+        int replies = 0;
+        int idles = 0;
+        while (replies < jobs || idles < jobs) {
+            if (all.poll(30_000) <= 0) {
+                throw new IOException("no answer within 30 s (" + replies + " replies, " + idles + " idles of " + jobs + ")");
+            }
+            for (int k = 0; k < clients.size(); k++) {
+                RawJeromq c = clients.get(k);
+                byte[][] m;
+                while ((m = c.receive(c.shell)) != null) {
+                    replies += "execute_reply".equals(JSON.readTree(m[0]).path("msg_type").asText()) ? 1 : 0;
+                }
+                while ((m = c.receive(c.iopub)) != null) {
+                    if ("status".equals(JSON.readTree(m[0]).path("msg_type").asText())
+                            && "execute_request".equals(JSON.readTree(m[1]).path("msg_type").asText())
+                            && "idle".equals(JSON.readTree(m[3]).path("execution_state").asText())) {
+                        idles++;
+                    }
+                }
+            }
+        }
+        all.close();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
     @Override
     public void close() {
         context.close();
@@ -216,17 +260,46 @@ public final class RawJeromq implements AutoCloseable {
         }
     }
 
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    private static void burstMain(String spec, int kernels, int jobs, int warmup) throws Exception {
+        List<RawJeromq> clients = new ArrayList<>();
+        try {
+            for (int k = 0; k < kernels; k++) {
+                clients.add(start(BenchKernels.spec(spec)));
+            }
+            burst(clients, warmup);
+            long cpu0 = processCpuNanos();
+            double wallMs = burst(clients, jobs);
+            double cpuMs = (processCpuNanos() - cpu0) / 1e6 / jobs;
+            System.out.printf(Locale.ROOT, "{\"impl\": \"raw-jeromq\", \"workload\": \"burst jobs/s\", \"spec\": \"%s\", \"n\": %d, "
+                    + "\"value\": %.1f, \"unit\": \"jobs/s\", \"client_cpu_ms_per_job\": %.4f}%n",
+                    spec, kernels, jobs / (wallMs / 1000), cpuMs);
+        } finally {
+            clients.forEach(RawJeromq::close);
+        }
+    }
+
     public static void main(String[] argv) throws Exception {
         String spec = "python3";
         int jobs = 1000;
         int warmup = 1000;
+        int burstKernels = 0;
         for (int i = 0; i + 1 < argv.length; i += 2) {
             switch (argv[i]) {
                 case "--spec" -> spec = argv[i + 1];
                 case "--jobs" -> jobs = Integer.parseInt(argv[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(argv[i + 1]);
-                default -> throw new IllegalArgumentException("usage: RawJeromq [--spec S] [--jobs J] [--warmup W]");
+                case "--burst" -> burstKernels = Integer.parseInt(argv[i + 1]);
+                default -> throw new IllegalArgumentException("usage: RawJeromq [--spec S] [--jobs J] [--warmup W] [--burst KERNELS]");
             }
+        }
+        if (burstKernels > 0) {
+            burstMain(spec, burstKernels, jobs, warmup);
+            System.exit(0);
         }
         try (RawJeromq client = start(BenchKernels.spec(spec))) {
             for (int i = 0; i < warmup; i++) {
