@@ -10,7 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Blocking waits of the public API: always bounded, failures surfaced as {@link PoolException}. */
+/** Blocking waits of the public API: always bounded, failures surfaced as {@link dev.carpo.pool.PoolException}. */
 public final class Await {
     private Await() {
     }

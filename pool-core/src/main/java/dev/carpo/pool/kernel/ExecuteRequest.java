@@ -10,6 +10,9 @@ import java.util.Objects;
  *
  * <p>Example: {@code kernel.execute(ExecuteRequest.builder("print(1)").stopOnError(false).timeout(Duration.ofSeconds(5)).build())}
  *
+ * <p>Constructing one with code that has an unpaired surrogate throws {@link IllegalArgumentException}
+ * naming its index, line and column: such code has no UTF-8 form, and ipykernel crashes on one.
+ *
  * @param code the code to run
  * @param silent run without broadcasting output or incrementing the execution count
  * @param storeHistory record the code in the kernel's history
@@ -20,8 +23,6 @@ import java.util.Objects;
  * @param timeout how long until the execution's future fails with {@link ExecutionTimeoutException}, or
  *                {@code null} for none (the code keeps running in the kernel; interrupt it if needed);
  *                one longer than {@link InputChecks#MAX_DURATION} is clamped to it
- * @throws IllegalArgumentException when the code has an unpaired surrogate (it has no UTF-8 form, and
- *                ipykernel crashes on one), naming its index, line and column
  * @param maxOutputBytes output kept at most (UTF-8 bytes of stream text, rich data, tracebacks and reply
  *                payloads); past it the head and the tail are kept ({@link KernelExecution#truncated()})
  */

@@ -317,7 +317,7 @@ class CarpoCommandIT {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the REPL exits at end of input").isTrue();
         assertThat(p.exitValue()).isZero();
         String shown = Files.readString(out);
-        assertThat(shown).contains("> 42\n").contains("\"42\"").contains("1 2 3").contains("\"0.1.0-SNAPSHOT\"")
+        assertThat(shown).contains("> 42\n").contains("\"42\"").contains("1 2 3").contains("\"" + System.getProperty("carpo.version", "0.1.0") + "\"")
                 .contains("stdin:1 execute_code: there is no pool yet") // the line, though the call is an expression
                 .contains("stack overflow").contains("\"still here\""); // and the REPL goes on
     }
