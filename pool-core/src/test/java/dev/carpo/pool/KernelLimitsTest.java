@@ -3,11 +3,11 @@ package dev.carpo.pool;
 import static dev.carpo.pool.PoolTesting.T;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.carpo.pool.kernel.Bytes;
 import dev.carpo.pool.kernel.Containment;
+import dev.carpo.pool.kernel.Prerequisites;
 import dev.carpo.pool.kernel.TestKernels;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -89,7 +89,7 @@ class KernelLimitsTest {
 
     @Test
     void memoryLimitHeldByTheCgroup() throws Exception {
-        assumeThat(Containment.memoryCgroup()).as("a writable memory cgroup").isTrue();
+        Prerequisites.requireMachine(Containment.memoryCgroup(), "a writable memory cgroup", "run as root on cgroup v1 or v2");
         Containment.useCgroups(true);
         memoryLimitStopsTheKernel("cgroup", List.of(new Allocation("fast", FAST, LIMIT / 4), new Allocation("slow", SLOW, LIMIT / 4)));
     }
@@ -234,8 +234,8 @@ class KernelLimitsTest {
     @ParameterizedTest
     @ValueSource(strings = {"namespace and cgroup", "namespace", "cgroup"})
     void descendantsEndWithThePoolAtClose(String nets) {
-        assumeThat(!nets.contains("namespace") || Containment.pidNamespace()).as("bwrap works here").isTrue();
-        assumeThat(!nets.contains("cgroup") || Containment.pidsCgroup()).as("a writable pids cgroup").isTrue();
+        Prerequisites.requireBwrap(!nets.contains("namespace") || Containment.pidNamespace());
+        Prerequisites.requireMachine(!nets.contains("cgroup") || Containment.pidsCgroup(), "a writable pids cgroup", "run as root on cgroup v1 or v2");
         Containment.usePidNamespace(nets.contains("namespace") ? null : false);
         Containment.useCgroups(nets.contains("cgroup") ? null : false);
         pools = testing.pools(dir);
@@ -265,7 +265,7 @@ class KernelLimitsTest {
 
     @Test
     void maxProcessesStopsAForkBombAndTheKernelSurvives() {
-        assumeThat(Containment.pidsCgroup()).as("a writable pids cgroup").isTrue();
+        Prerequisites.requireMachine(Containment.pidsCgroup(), "a writable pids cgroup", "run as root on cgroup v1 or v2");
         pools = testing.pools(dir);
         LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(1).maxProcesses(64).build());
         long pid = py.stats().instances().get(0).pid();

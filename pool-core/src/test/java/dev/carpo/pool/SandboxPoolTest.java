@@ -4,11 +4,11 @@ import static dev.carpo.pool.PoolTesting.T;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.carpo.pool.kernel.Bytes;
 import dev.carpo.pool.kernel.Containment;
+import dev.carpo.pool.kernel.Prerequisites;
 import dev.carpo.pool.kernel.JupyterPaths;
 import dev.carpo.pool.kernel.KernelSpecs;
 import java.net.InetAddress;
@@ -48,7 +48,7 @@ class SandboxPoolTest {
 
     @BeforeAll
     static void start() {
-        assumeThat(Containment.pidNamespace()).as("bwrap works here").isTrue();
+        Prerequisites.requireBwrap(Containment.pidNamespace());
         pools = testing.pools(dir);
         py = pools.createPool("python", "python3", PoolOptions.builder().size(1).sandbox(NO_NETWORK)
                 .init("import os, time").interruptGrace(Duration.ofSeconds(5)).build());
@@ -156,7 +156,7 @@ class SandboxPoolTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void aMemoryLimitStopsTheKernelInside(boolean cgroup) throws Exception {
-        assumeThat(!cgroup || Containment.memoryCgroup()).as("a writable memory cgroup").isTrue();
+        Prerequisites.requireMachine(!cgroup || Containment.memoryCgroup(), "a writable memory cgroup", "run as root on cgroup v1 or v2");
         Containment.useCgroups(cgroup ? null : false);
         long limit = 200L << 20;
         own = testing.pools(dir.resolve("memory-" + cgroup));
@@ -172,7 +172,7 @@ class SandboxPoolTest {
 
     @Test
     void maxProcessesStopsAForkBombInside() {
-        assumeThat(Containment.pidsCgroup()).as("a writable pids cgroup").isTrue();
+        Prerequisites.requireMachine(Containment.pidsCgroup(), "a writable pids cgroup", "run as root on cgroup v1 or v2");
         own = testing.pools(dir.resolve("pids"));
         LanguagePool capped = own.createPool("python", "python3", PoolOptions.builder().size(1).sandbox(NO_NETWORK).maxProcesses(64).build());
         ExecutionResult r = capped.execute(KernelLimitsTest.BOUNDED_FORK_BOMB);

@@ -2,6 +2,8 @@ package dev.carpo.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.carpo.pool.kernel.TestKernels;
+
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -26,6 +28,7 @@ class TwoLanguageStressTest {
         PoolTesting testing = new PoolTesting();
         try (KernelPools pools = testing.pools(dir)) {
             LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(2).build());
+            TestKernels.specOrSkip("ir");
             LanguagePool r = pools.createPool("r", "ir", PoolOptions.builder().size(2).strategy(Dispatch.ROUND_ROBIN).build());
             assertThat(pools.pools()).containsOnlyKeys("python", "r");
             ExecutionResult fromR = r.execute("x <- c(1, 2, 3)\nsum(x) * 7");
@@ -47,6 +50,7 @@ class TwoLanguageStressTest {
         Map<Integer, CompletableFuture<ExecutionResult>> futures = new ConcurrentHashMap<>();
         try (KernelPools pools = testing.pools(dir)) {
             LanguagePool py = pools.createPool("python", "python3", PoolOptions.builder().size(2).build());
+            TestKernels.specOrSkip("ir");
             LanguagePool r = pools.createPool("r", "ir", PoolOptions.builder().size(2).strategy(Dispatch.ROUND_ROBIN).build());
             AtomicInteger next = new AtomicInteger();
             CountDownLatch quarter = new CountDownLatch(jobs / 4);

@@ -47,6 +47,7 @@ public final class JupyterServer implements AutoCloseable {
             "sys.exit(main())");
 
     public static JupyterServer start(Path dir) throws IOException {
+        Prerequisites.requirePythonModule("jupyter_server", "python3-jupyter-server");
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(24));
         Path root = Files.createDirectories(dir.resolve("root"));
         // The server watches its parent (this JVM): if the test JVM is killed, the server ends too, with its kernels.

@@ -2,7 +2,6 @@ package dev.carpo.pool.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
@@ -56,7 +55,7 @@ class SandboxTest {
 
     @BeforeAll
     static void startRuntime() {
-        assumeThat(Containment.pidNamespace()).as("bwrap works here").isTrue();
+        Prerequisites.requireBwrap(Containment.pidNamespace());
         runtime = KernelRuntime.create();
     }
 
@@ -184,7 +183,7 @@ class SandboxTest {
         Path secretTmp = Files.writeString(hostTmp.resolve("secret.txt"), "tmp secret");
         Path secretOther = Files.writeString(hostOther.resolve("secret.txt"), "other secret");
         Path home = Path.of(System.getProperty("user.home"));
-        assumeThat(Files.isDirectory(home)).as("the JVM's home exists").isTrue();
+        Prerequisites.requireMachine(Files.isDirectory(home), "the JVM's home directory " + home, "a JDK installed in a directory");
         String code = """
                 import os
                 for p in [%s, %s]:
@@ -383,7 +382,7 @@ class SandboxTest {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         boolean made = make.waitFor(60, TimeUnit.SECONDS) && make.exitValue() == 0;
         make.destroyForcibly();
-        assumeThat(made).as("python3 -m venv works here").isTrue();
+        Prerequisites.require(made, "python3 -m venv", "python3-venv");
         Path specDir = Files.createDirectory(hostOther.resolve("venv-spec"));
         Files.writeString(specDir.resolve("kernel.json"), """
                 {"argv": ["%s", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "venv", "language": "python"}

@@ -15,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import dev.carpo.pool.kernel.JupyterServer;
+import dev.carpo.pool.kernel.Prerequisites;
+import dev.carpo.pool.kernel.TestKernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -147,6 +149,7 @@ class CarpoCommandIT {
         assertThat(unknown.stderr()).contains("no built-in kernel named 'carpo-cobol'; built-in kernels: ", "carpo-lua", "carpo-java");
 
         // jupyter_client starts them from the installed specs, and jupyter_kernel_test drives them.
+        Prerequisites.requirePythonModule("jupyter_kernel_test", "python3-jupyter-kernel-test");
         Path out = tmp.resolve("kernel-test.out");
         ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-m", "unittest", "-v", "pool-lua/src/test/python/test_builtin_kernels.py")
                 .directory(HOME.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
@@ -231,6 +234,7 @@ class CarpoCommandIT {
 
     @Test
     void twoLanguagesExample() throws Exception {
+        TestKernels.specOrSkip("ir");
         Run run = carpo(Duration.ofSeconds(240), "run", "examples/two_languages.lua");
         assertThat(run.exit()).as(run.stderr()).isZero();
         assertThat(run.stdout()).contains("python mean: 5", "r mean:      [1] 5", "python error: NameError",
