@@ -2,6 +2,11 @@
 -- Python (ipykernel) when it is installed, else carpo's built-in Lua kernel, which needs only the JDK.
 -- `./carpo run examples/quickstart.lua lua` picks the Lua kernel either way.
 local python = carpo.kernelspecs().python3 ~= nil and arg[1] ~= "lua"
+if not python and arg[1] ~= "lua" then
+  local searched = {}
+  for _, p in ipairs(carpo.kernelspec_paths()) do searched[#searched + 1] = p.dir .. "/kernels" end
+  io.stderr:write("carpo: no python3 kernelspec in " .. table.concat(searched, ", ") .. "; using carpo-lua instead\n")
+end
 local lang = python and "python" or "lua"
 local code = python
     and {pid = "import os; os.getpid()", fail = "1 / 0"}

@@ -44,10 +44,27 @@ public final class KernelSpecs {
         return dirs;
     }
 
+    /** The Jupyter data dirs searched ({@code <dir>/kernels/<name>}), each with where it came from, in priority order. */
+    public List<JupyterPaths.SearchDir> searchDirs() {
+        return paths.searchDirs();
+    }
+
+    /** Where a discovered spec lives, and which search dir gave it ({@link JupyterPaths.SearchDir#origin()}, or {@code "built-in"}). */
+    public record Located(Path dir, String origin) {
+    }
+
     /** Every discovered spec directory by name (lower-case), the winning one for each name. */
     public Map<String, Path> list() {
         Map<String, Path> found = new LinkedHashMap<>();
-        for (Path kernels : searchPath()) {
+        locate().forEach((name, at) -> found.put(name, at.dir()));
+        return found;
+    }
+
+    /** {@link #list()}, with where each spec came from. */
+    public Map<String, Located> locate() {
+        Map<String, Located> found = new LinkedHashMap<>();
+        for (JupyterPaths.SearchDir data : paths.searchDirs()) {
+            Path kernels = data.dir().resolve("kernels");
             if (!Files.isDirectory(kernels)) {
                 continue;
             }
@@ -57,7 +74,7 @@ public final class KernelSpecs {
                 sorted.sort(null);
                 for (Path dir : sorted) {
                     if (Files.isRegularFile(dir.resolve("kernel.json"))) {
-                        found.putIfAbsent(dir.getFileName().toString().toLowerCase(Locale.ROOT), dir);
+                        found.putIfAbsent(dir.getFileName().toString().toLowerCase(Locale.ROOT), new Located(dir, data.origin()));
                     }
                 }
             } catch (IOException e) {
@@ -65,7 +82,7 @@ public final class KernelSpecs {
             }
         }
         // carpo's own kernels need no install; an installed spec of the same name wins.
-        BuiltinKernelSpecs.list(paths.runtimeDir()).forEach(found::putIfAbsent);
+        BuiltinKernelSpecs.list(paths.runtimeDir()).forEach((name, dir) -> found.putIfAbsent(name, new Located(dir, "built-in")));
         return found;
     }
 

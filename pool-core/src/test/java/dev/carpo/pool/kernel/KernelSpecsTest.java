@@ -30,6 +30,7 @@ class KernelSpecsTest {
         JupyterPaths paths = new JupyterPaths(Map.of("JUPYTER_PATH", "/a:/b", "XDG_DATA_HOME", "/xdg"), Path.of("/home/u"));
         assertThat(new KernelSpecs(paths).searchPath()).containsExactly(
                 Path.of("/a/kernels"), Path.of("/b/kernels"), Path.of("/xdg/jupyter/kernels"),
+                Path.of("/home/u/.local/share/jupyter/kernels"), // Python's user site, as jupyter_core adds it
                 Path.of("/usr/local/share/jupyter/kernels"), Path.of("/usr/share/jupyter/kernels"));
 
         JupyterPaths dataDir = new JupyterPaths(Map.of("JUPYTER_DATA_DIR", "/d", "XDG_DATA_HOME", "/xdg"), Path.of("/home/u"));

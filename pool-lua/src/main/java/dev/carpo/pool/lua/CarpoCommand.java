@@ -3,12 +3,14 @@ package dev.carpo.pool.lua;
 import dev.carpo.pool.kernel.Gateway;
 import dev.carpo.pool.kernel.GatewayClient;
 import dev.carpo.pool.kernel.GatewayException;
+import dev.carpo.pool.kernel.JupyterPaths;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.kernel.KernelSpecs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -137,6 +139,9 @@ public final class CarpoCommand implements Runnable {
                 description = "The gateway's token (default: $JUPYTER_GATEWAY_AUTH_TOKEN).")
         String token;
 
+        @Option(names = "--paths", description = "Also list the directories searched, in Jupyter's order, and why each is there.")
+        boolean paths;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
@@ -147,25 +152,34 @@ public final class CarpoCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--token is for a gateway; give --gateway URL too");
             }
             KernelSpecs specs = KernelSpecs.fromEnvironment();
-            Map<String, Path> found = specs.list();
-            if (found.isEmpty()) {
-                out.println("No kernelspecs found; searched:");
-                specs.searchPath().forEach(p -> out.println("  " + p));
-                out.flush();
-                return 1;
+            Map<String, KernelSpecs.Located> found = specs.locate();
+            if (found.isEmpty() || paths) {
+                out.println(found.isEmpty() ? "No kernelspecs found; searched (DIR/kernels/NAME/kernel.json):"
+                        : "Searched, highest priority first (DIR/kernels/NAME/kernel.json):");
+                int dirWidth = specs.searchDirs().stream().mapToInt(d -> d.dir().toString().length()).max().orElse(0);
+                for (JupyterPaths.SearchDir d : specs.searchDirs()) {
+                    out.printf("  %-" + dirWidth + "s    %s%s%n", d.dir(), d.origin(), Files.isDirectory(d.dir().resolve("kernels")) ? "" : " (no kernels dir)");
+                }
+                if (found.isEmpty()) {
+                    out.flush();
+                    return 1;
+                }
+                out.println();
             }
             int width = found.keySet().stream().mapToInt(String::length).max().orElse(0);
-            int pathWidth = found.values().stream().mapToInt(p -> p.toString().length()).max().orElse(0);
+            int pathWidth = found.values().stream().mapToInt(p -> p.dir().toString().length()).max().orElse(0);
+            int originWidth = found.values().stream().mapToInt(p -> p.origin().length()).max().orElse(0);
             out.println("Available kernels:");
-            for (Map.Entry<String, Path> e : found.entrySet()) {
+            for (Map.Entry<String, KernelSpecs.Located> e : found.entrySet()) {
                 String about;
                 try {
-                    KernelSpec k = specs.find(e.getKey());
+                    KernelSpec k = KernelSpec.read(e.getValue().dir().resolve("kernel.json"));
                     about = k.language() + ": " + k.displayName();
                 } catch (KernelSpecException broken) {
                     about = "unreadable: " + broken.getMessage();
                 }
-                out.printf("  %-" + width + "s    %-" + pathWidth + "s    %s%n", e.getKey(), e.getValue(), about);
+                out.printf("  %-" + width + "s    %-" + pathWidth + "s    %-" + originWidth + "s    %s%n",
+                        e.getKey(), e.getValue().dir(), e.getValue().origin(), about);
             }
             out.flush();
             return 0;

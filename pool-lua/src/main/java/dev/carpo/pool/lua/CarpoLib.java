@@ -9,6 +9,7 @@ import dev.carpo.pool.LanguagePool;
 import dev.carpo.pool.PoolException;
 import dev.carpo.pool.PoolOptions;
 import dev.carpo.pool.Sandbox;
+import dev.carpo.pool.kernel.JupyterPaths;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
 import dev.carpo.pool.metrics.MetricsEndpoint;
@@ -82,6 +83,7 @@ final class CarpoLib extends TwoArgFunction {
         carpo.set("list_pools", function("list_pools", args -> LuaTables.list(List.copyOf(pools.pools().keySet()))));
         carpo.set("shutdown_pool", function("shutdown_pool", this::shutdownPool));
         carpo.set("kernelspecs", function("kernelspecs", this::kernelSpecs));
+        carpo.set("kernelspec_paths", function("kernelspec_paths", this::kernelSpecPaths));
         carpo.set("serve_metrics", function("serve_metrics", this::serveMetrics));
         env.set("carpo", carpo);
         LuaValue loaded = env.get("package").get("loaded");
@@ -347,16 +349,30 @@ final class CarpoLib extends TwoArgFunction {
 
     private Varargs kernelSpecs(Varargs args) {
         LuaTable t = new LuaTable();
-        for (String name : pools.kernelSpecs().list().keySet()) {
+        pools.kernelSpecs().locate().forEach((name, located) -> {
+            LuaTable entry;
             try {
-                KernelSpec spec = pools.kernelSpecs().find(name);
-                t.set(name, LuaTables.kernelSpec(spec));
+                entry = LuaTables.kernelSpec(KernelSpec.read(located.dir().resolve("kernel.json")));
             } catch (KernelSpecException e) {
-                LuaTable broken = new LuaTable();
-                broken.set("name", name);
-                broken.set("error", e.getMessage());
-                t.set(name, broken);
+                entry = new LuaTable();
+                entry.set("name", name);
+                entry.set("error", e.getMessage());
             }
+            entry.set("origin", located.origin());
+            t.set(name, entry);
+        });
+        return t;
+    }
+
+    /** {@code carpo.kernelspec_paths()}: the Jupyter data dirs searched, highest priority first, as {@code {dir, origin}}. */
+    private Varargs kernelSpecPaths(Varargs args) {
+        LuaTable t = new LuaTable();
+        int i = 1;
+        for (JupyterPaths.SearchDir d : pools.kernelSpecs().searchDirs()) {
+            LuaTable entry = new LuaTable();
+            entry.set("dir", d.dir().toString());
+            entry.set("origin", d.origin());
+            t.set(i++, entry);
         }
         return t;
     }

@@ -11,10 +11,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import dev.carpo.pool.kernel.JupyterServer;
+import dev.carpo.pool.kernel.KernelSpecs;
 import dev.carpo.pool.kernel.Prerequisites;
 import dev.carpo.pool.kernel.TestKernels;
 import org.junit.jupiter.api.AfterEach;
@@ -48,21 +50,30 @@ class CarpoCommandIT {
     }
 
     private Process start(List<String> command, Path out, Path err) throws IOException {
+        return start(command, Map.of(), out, err);
+    }
+
+    private Process start(List<String> command, Map<String, String> env, Path out, Path err) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(HOME.toFile())
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().put("TERM", "xterm");
         pb.environment().put("JUPYTER_RUNTIME_DIR", tmp.resolve("runtime").toString());
+        pb.environment().putAll(env);
         Process p = pb.start();
         started.add(p);
         return p;
     }
 
     private Run carpo(Duration timeout, String... args) throws Exception {
+        return carpo(timeout, Map.of(), args);
+    }
+
+    private Run carpo(Duration timeout, Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("./carpo"));
         command.addAll(List.of(args));
         Path out = tmp.resolve("out-" + started.size());
         Path err = tmp.resolve("err-" + started.size());
-        Process p = start(command, out, err);
+        Process p = start(command, env, out, err);
         p.getOutputStream().close();
         assertThat(p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)).as("carpo %s finished within %s", List.of(args), timeout).isTrue();
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
@@ -114,10 +125,34 @@ class CarpoCommandIT {
         Run kernels = carpo(Duration.ofSeconds(60), "kernels");
         assertThat(kernels.exit()).isZero();
         assertThat(kernels.stdout()).startsWith("Available kernels:")
-                .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+python: Python 3")
+                .containsPattern("python3\\s+/usr/share/jupyter/kernels/python3\\s+system\\s+python: Python 3")
                 .contains("/usr/share/jupyter/kernels/ir")
-                .containsPattern("carpo-lua\\s+/\\S+/carpo-lua\\s+lua: Lua \\(carpo, LuaJ\\)")
-                .containsPattern("carpo-java\\s+/\\S+/carpo-java\\s+java: Java \\(carpo, JShell\\)");
+                .containsPattern("carpo-lua\\s+/\\S+/carpo-lua\\s+built-in\\s+lua: Lua \\(carpo, LuaJ\\)")
+                .containsPattern("carpo-java\\s+/\\S+/carpo-java\\s+built-in\\s+java: Java \\(carpo, JShell\\)");
+    }
+
+    /** A virtualenv's and a conda environment's kernelspecs are found where pip and conda put them, and say so. */
+    @Test
+    void kernelsFindsTheActiveEnvironmentsSpecs() throws Exception {
+        Path venv = tmp.resolve("venv");
+        Path conda = tmp.resolve("conda");
+        for (Path prefix : List.of(venv, conda)) {
+            Path spec = Files.createDirectories(prefix.resolve("share/jupyter/kernels/" + prefix.getFileName() + "-py"));
+            Files.writeString(spec.resolve("kernel.json"), """
+                    {"argv": ["%s/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                     "display_name": "Python (%s)", "language": "python"}""".formatted(prefix, prefix.getFileName()));
+        }
+        Files.writeString(venv.resolve("pyvenv.cfg"), "home = /usr/bin\n");
+        Path home = Files.createDirectories(tmp.resolve("home"));
+        Run kernels = carpo(Duration.ofSeconds(60), Map.of("VIRTUAL_ENV", venv.toString(), "CONDA_PREFIX", conda.toString(),
+                "CONDA_DEFAULT_ENV", "science", "HOME", home.toString()), "kernels", "--paths");
+        assertThat(kernels.exit()).as(kernels.stderr()).isZero();
+        assertThat(kernels.stdout()).startsWith("Searched, highest priority first (DIR/kernels/NAME/kernel.json):\n  " + venv.resolve("share/jupyter") + " ")
+                .containsPattern("^[^\\n]+\\n  \\S+\\s+env \\(VIRTUAL_ENV\\)\\n")
+                .containsPattern("\\n  " + conda.resolve("share/jupyter") + "\\s+env \\(CONDA_PREFIX\\)\\n  " + home.resolve(".local/share/jupyter")
+                        + "\\s+user \\(no kernels dir\\)\\n")
+                .containsPattern("venv-py\\s+" + venv.resolve("share/jupyter/kernels/venv-py") + "\\s+env \\(VIRTUAL_ENV\\)\\s+python: Python \\(venv\\)")
+                .containsPattern("conda-py\\s+" + conda.resolve("share/jupyter/kernels/conda-py") + "\\s+env \\(CONDA_PREFIX\\)\\s+python: Python \\(conda\\)");
     }
 
     @Test
@@ -197,6 +232,25 @@ class CarpoCommandIT {
         assertInstancePid(run);
         assertThat(run.stderr()).contains("lua[1] ready in");
         assertGone(pids);
+    }
+
+    /** Where no python3 spec is found the quick start says where it looked, in one line, and that it uses carpo-lua. */
+    @Test
+    void quickstartSaysWhereItLookedWhenThereIsNoPython() throws Exception {
+        Path script = tmp.resolve("no-python.lua");
+        Files.writeString(script, """
+                carpo.kernelspecs = function() return {} end   -- as on a machine without ipykernel
+                dofile("examples/quickstart.lua")
+                """);
+        Run run = carpo(Duration.ofSeconds(180), "run", script.toString());
+        assertThat(run.exit()).as(run.stderr()).isZero();
+        assertThat(run.stdout()).contains("stdout:     42\n", "error:      LuaError: division by zero");
+        // The child inherits this JVM's environment, so it searches what this JVM would (ending with the system dirs).
+        List<String> searched = KernelSpecs.fromEnvironment().searchPath().stream().map(Path::toString).toList();
+        assertThat(searched).endsWith("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels");
+        assertThat(run.stderr().lines().filter(l -> l.contains("no python3 kernelspec")).toList()).containsExactly(
+                "carpo: no python3 kernelspec in " + String.join(", ", searched) + "; using carpo-lua instead");
+        assertGone(kernelPids(run.stderr()));
     }
 
     @Test
