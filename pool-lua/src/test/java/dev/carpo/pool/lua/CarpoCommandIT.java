@@ -302,9 +302,12 @@ class CarpoCommandIT {
         Run run = carpo(Duration.ofSeconds(240), "run", "examples/scaling_metrics.lua", "--metrics-port", "0");
         assertThat(run.exit()).as(run.stderr()).isZero();
         assertThat(run.stderr()).containsPattern("carpo: metrics at http://127.0.0.1:\\d+/metrics");
-        assertThat(run.stdout()).contains("after scale_pool(4): size 4", "24 jobs done on 4 instances",
+        assertThat(run.stdout()).contains("after scale_pool(4): size 4",
                 "carpo_executions_total{language=\"python\",location=\"local\",outcome=\"ok\",pool=\"python\"} 24.0",
                 "after scale_pool(2): size 2");
+        // New kernels took queued jobs; how many of the three got one before the queue ran dry depends on how
+        // fast they start (at most two at once on 2 cores), so what must hold is that the work spread beyond the first.
+        assertThat(run.stdout()).containsPattern("24 jobs done on [234] instances");
         assertGone(kernelPids(run.stderr()));
     }
 
