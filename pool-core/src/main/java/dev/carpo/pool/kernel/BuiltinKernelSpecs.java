@@ -31,6 +31,7 @@ final class BuiltinKernelSpecs {
      * runs, so no other user may write it). A spec that cannot be written is left out, with a warning.
      */
     static Map<String, Path> list(Path privateDir) {
+        holdInUse(privateDir);
         Map<String, Path> specs = new LinkedHashMap<>();
         for (BuiltinKernel kernel : ServiceLoader.load(BuiltinKernel.class, BuiltinKernelSpecs.class.getClassLoader())) {
             try {
@@ -40,7 +41,25 @@ final class BuiltinKernelSpecs {
                         .warn("built-in kernel {} left out: cannot write its spec in {}: {}", kernel.name(), privateDir, e.toString());
             }
         }
+        BuiltinSpecDirs.removeStaleOnce(specsDir(privateDir).getParent(), specsDir(privateDir));
         return specs;
+    }
+
+    /** Marks this JVM's spec directory as in use before writing in it, so no other JVM removes it as stale meanwhile. */
+    private static void holdInUse(Path privateDir) {
+        try {
+            JupyterPaths.ensurePrivateDir(privateDir);
+            BuiltinSpecDirs.holdInUse(specsDir(privateDir));
+        } catch (IOException e) {
+            // Writing the specs fails the same way, and warns.
+            org.slf4j.LoggerFactory.getLogger(BuiltinKernelSpecs.class).debug("cannot mark {} in use: {}", specsDir(privateDir), e.toString());
+        }
+    }
+
+    /** {@code <privateDir>/carpo-kernels/<key>}: one directory per java and classpath, so JVMs with other classpaths (tests, another jar) never overwrite each other's specs. */
+    static Path specsDir(Path privateDir) {
+        String key = Integer.toHexString((System.getProperty("java.home") + File.pathSeparator + classpath()).hashCode());
+        return privateDir.resolve("carpo-kernels").resolve(key);
     }
 
     /**
@@ -92,10 +111,8 @@ final class BuiltinKernelSpecs {
 
     private static Path write(BuiltinKernel kernel, Path privateDir) throws IOException {
         ObjectNode json = kernelJson(kernel);
-        // One directory per java and classpath: JVMs with other classpaths (tests, another jar) never overwrite each other's specs.
-        String key = Integer.toHexString((System.getProperty("java.home") + File.pathSeparator + classpath()).hashCode());
         JupyterPaths.ensurePrivateDir(privateDir);
-        Path dir = privateDir.resolve("carpo-kernels").resolve(key).resolve(kernel.name());
+        Path dir = specsDir(privateDir).resolve(kernel.name());
         Path file = dir.resolve("kernel.json");
         Files.createDirectories(dir);
         byte[] bytes = WireCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8);

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jline.utils.Signals;
 import org.luaj.vm2.LuaError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,11 +48,36 @@ public final class CarpoCommand implements Runnable {
             // The error, then the usage of the (sub)command that was misused, as --help would show it.
             CommandLine misused = e.getCommandLine();
             PrintWriter err = misused.getErr();
-            err.println("carpo: " + e.getMessage());
-            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            err.println("carpo: " + problem(e));
             misused.usage(err);
             return misused.getCommandSpec().exitCodeOnInvalidInput();
         });
+    }
+
+    /**
+     * The error line: an unknown command or option is named, with the names it is close to
+     * ({@link Suggestions}, in place of picocli's, which miss swapped letters); anything else as
+     * picocli says it.
+     */
+    static String problem(CommandLine.ParameterException e) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched) || unmatched.getUnmatched().isEmpty()) {
+            return e.getMessage();
+        }
+        CommandLine misused = e.getCommandLine();
+        String typed = unmatched.getUnmatched().get(0);
+        String where = misused.getParent() == null ? "" : misused.getCommandName() + ": ";
+        List<String> close;
+        String what;
+        if (unmatched.isUnknownOption()) {
+            what = "unknown option";
+            close = Suggestions.closest(typed, misused.getCommandSpec().options().stream().map(o -> o.longestName()).toList());
+        } else if (misused.getParent() == null && !misused.getSubcommands().isEmpty()) {
+            what = "unknown command";
+            close = Suggestions.closest(typed, new ArrayList<>(misused.getSubcommands().keySet()));
+        } else {
+            return where + "unexpected argument '" + typed + "'";
+        }
+        return where + what + " '" + typed + "'" + (close.isEmpty() ? "" : "; did you mean " + Suggestions.alternatives(close) + "?");
     }
 
     @Override
@@ -85,17 +112,25 @@ public final class CarpoCommand implements Runnable {
             }
             AtomicBoolean finished = new AtomicBoolean();
             AtomicBoolean interrupted = new AtomicBoolean();
-            // Ctrl-C: the JVM runs its shutdown hooks, and the kernel runtime's hook shuts every kernel down.
-            Thread onCtrlC = new Thread(() -> {
-                if (!finished.get()) {
-                    interrupted.set(true);
-                    System.err.println("carpo: interrupted; shutting every kernel down");
+            AtomicReference<LuaSession> session = new AtomicReference<>();
+            java.util.function.Consumer<String> stopped = cause -> {
+                if (!finished.get() && interrupted.compareAndSet(false, true)) {
+                    System.err.println("carpo: " + interruption(session.get(), cause));
                 }
-            }, "carpo-interrupted");
-            Runtime.getRuntime().addShutdownHook(onCtrlC);
+            };
+            // Ctrl-C: say what it stops, then exit 130 as the JVM's own handler would; exiting runs the shutdown
+            // hooks, and the kernel runtime's shuts every kernel down. Said first, because hooks run all at once:
+            // from a hook, the runtime's would already be failing the jobs this one counts.
+            Signals.register("INT", () -> {
+                stopped.accept("interrupted (Ctrl-C)");
+                System.exit(130);
+            });
+            // Stopped any other way (SIGTERM, SIGHUP): said from a hook.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stopped.accept("stopped"), "carpo-stopped"));
             try (LuaSession lua = LuaSession.builder().progress(System.err).build()) {
+                session.set(lua);
                 if (metricsPort != null) {
-                    String url = lua.eval("return carpo.serve_metrics(" + metricsPort + ")", "=--metrics-port").arg1().tojstring();
+                    String url = lua.eval("return carpo.serve_metrics(" + metricsPort + ")", "--metrics-port").arg1().tojstring();
                     System.err.println("carpo: metrics at " + url);
                 }
                 lua.run(script, args);
@@ -105,7 +140,7 @@ public final class CarpoCommand implements Runnable {
                 return 2;
             } catch (LuaError e) {
                 if (!interrupted.get()) { // after Ctrl-C, jobs fail because their kernels are going: not news
-                    System.err.println("carpo: error: " + e.getMessage());
+                    System.err.println("carpo: error: " + LuaErrors.withTraceback(e));
                 }
                 return 1;
             } catch (IOException e) {
@@ -121,6 +156,31 @@ public final class CarpoCommand implements Runnable {
                 finished.set(true);
             }
         }
+    }
+
+    /**
+     * What stopping {@code carpo run} stops, as far as there is any: {@code interrupted (Ctrl-C)} (the
+     * {@code cause}), then {@code ; cancelling 2 jobs and shutting 2 kernels down}. The kernel
+     * runtime's shutdown hook does the cancelling and shutting down.
+     */
+    static String interruption(LuaSession lua, String cause) {
+        String said = cause;
+        if (lua == null) {
+            return said;
+        }
+        String work = lua.unfinishedWork();
+        int kernels;
+        try {
+            kernels = lua.pools().pools().values().stream().mapToInt(p -> p.stats().instances().size()).sum();
+        } catch (RuntimeException closing) {
+            kernels = -1; // a pool the runtime's hook already took apart: say no number rather than a wrong one
+        }
+        String shutting = kernels == 0 ? null
+                : "shutting " + (kernels < 0 ? "every kernel" : kernels == 1 ? "1 kernel" : kernels + " kernels") + " down";
+        if (work == null) {
+            return shutting == null ? said : said + "; " + shutting;
+        }
+        return said + "; cancelling " + work + (shutting == null ? "" : " and " + shutting);
     }
 
     /** {@code carpo kernels}: the discovered kernelspecs, like {@code jupyter kernelspec list}. */

@@ -118,7 +118,7 @@ final class CarpoLib extends TwoArgFunction {
             throw LuaOptions.error("create_pool", "a pool for language '" + language + "' already exists; shut it down first"
                     + " with carpo.shutdown_pool(\"" + language + "\")");
         }
-        CompletableFuture<LanguagePool> started = waits.track(pools.createPoolAsync(language, spec, options));
+        CompletableFuture<LanguagePool> started = waits.track(pools.createPoolAsync(language, spec, options), JobWaits.Work.POOL_START);
         Duration max = options.maxStartWait(options.min()).plus(JobWaits.GRACE);
         boolean done;
         try {
@@ -324,7 +324,7 @@ final class CarpoLib extends TwoArgFunction {
             throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "': size must be at most " + PoolOptions.MAX_POOL_SIZE
                     + " (the most kernels a pool may hold), got " + size);
         }
-        CompletableFuture<Void> scaled = waits.track(pool.scaleAsync(size));
+        CompletableFuture<Void> scaled = waits.track(pool.scaleAsync(size), JobWaits.Work.SCALING);
         Duration max = pool.options().maxStartWait(size).plus(JobWaits.GRACE);
         if (!waits.awaitDone(scaled, max, "scale_pool")) {
             throw LuaOptions.error("scale_pool", "pool '" + pool.language() + "' did not reach " + size + " instances within "
@@ -500,7 +500,7 @@ final class CarpoLib extends TwoArgFunction {
         boolean implicit = args.narg() == 1;
         LanguagePool pool = pool("broadcast", implicit ? LuaValue.NIL : args.arg1());
         String code = code("broadcast", args, implicit ? 1 : 2);
-        CompletableFuture<List<ExecutionResult>> all = waits.track(pool.broadcastAsync(code));
+        CompletableFuture<List<ExecutionResult>> all = waits.track(pool.broadcastAsync(code), JobWaits.Work.BROADCAST);
         Duration max = pool.options().defaultTimeout().plus(JobWaits.GRACE);
         if (!waits.awaitDone(all, max, "broadcast")) {
             throw LuaOptions.error("broadcast", "pool '" + pool.language() + "': not every instance ran it within " + JobWaits.seconds(max));
@@ -521,7 +521,7 @@ final class CarpoLib extends TwoArgFunction {
         LuaOptions o = LuaOptions.of("lease", args, implicit ? 1 : 2, List.of("timeout"));
         LanguagePool pool = pool("lease", implicit ? LuaValue.NIL : args.arg1());
         Duration timeout = o.has("timeout") ? o.seconds("timeout") : pool.options().leaseTimeout();
-        CompletableFuture<KernelLease> granted = waits.track(pool.leaseAsync(timeout));
+        CompletableFuture<KernelLease> granted = waits.track(pool.leaseAsync(timeout), JobWaits.Work.LEASE);
         boolean done = false;
         try {
             done = waits.awaitDone(granted, timeout.plus(JobWaits.GRACE), "lease");
@@ -605,8 +605,13 @@ final class CarpoLib extends TwoArgFunction {
         };
     }
 
-    void cancelRunning() {
-        waits.cancelAll();
+    String cancelRunning() {
+        return waits.cancelAll();
+    }
+
+    /** What the script has in flight ({@code 2 jobs}), or null. Any thread. */
+    String unfinishedWork() {
+        return waits.describeUnfinished();
     }
 
     /** Lets later waits run after an interrupted one (the REPL calls this before each input). */
@@ -617,7 +622,7 @@ final class CarpoLib extends TwoArgFunction {
     /** The count hook that lets Ctrl-C stop pure Lua code (a loop that calls no carpo function). */
     LuaValue interruptHook() {
         return function("interrupt", args -> {
-            waits.checkInterrupt("interrupted");
+            waits.checkInterrupt(null);
             return LuaValue.NONE;
         });
     }

@@ -25,6 +25,8 @@ import org.luaj.vm2.Varargs;
  */
 final class LuaRepl {
     private static final String PROMPT = "carpo> ";
+    /** What the standalone lua calls typed input in its messages: {@code stdin:1: ...}. */
+    private static final String CHUNK = "stdin";
 
     int run() throws IOException {
         AtomicReference<LineReader> prompt = new AtomicReference<>();
@@ -71,7 +73,7 @@ final class LuaRepl {
                         out.println(LuaPrinter.format(globals, values.arg(i)));
                     }
                 } catch (LuaError e) {
-                    out.println(LuaSession.withoutTraceback(e.getMessage()));
+                    out.println(LuaErrors.message(e));
                 } catch (StackOverflowError e) {
                     out.println("stack overflow (a function that calls itself without end?)");
                 } catch (RuntimeException e) {
@@ -84,31 +86,57 @@ final class LuaRepl {
     /**
      * An expression, so that its values print, else the chunk as statements. The values are packed
      * first rather than returned directly: a call in a tail position loses its line in LuaJ's errors.
+     * The closing parenthesis goes on the expression's own last line, where LuaJ places the
+     * expression's last instructions (on a line of its own, {@code nosuch.field} failed on
+     * {@code stdin:2}); only after a trailing comment, which would swallow it, on the next.
      */
     static LuaValue compile(Globals globals, String line) {
         String code = line.startsWith("=") ? line.substring(1) : line;
         try {
-            globals.load("return " + code, "=stdin");
+            LuaChunks.load(globals, "return " + code, CHUNK);
         } catch (LuaError notAnExpression) {
-            return globals.load(code, "=stdin");
+            return LuaChunks.load(globals, code, CHUNK);
         }
-        return globals.load("local values = table.pack(" + code + "\n) return table.unpack(values, 1, values.n)", "=stdin");
+        String unpack = " return table.unpack(values, 1, values.n)";
+        try {
+            return LuaChunks.load(globals, "local values = table.pack(" + code + ")" + unpack, CHUNK);
+        } catch (LuaError endsInAComment) {
+            return LuaChunks.load(globals, "local values = table.pack(" + code + "\n)" + unpack, CHUNK);
+        }
     }
 
     /**
      * Whether the chunk failed to compile only because it ended too early. LuaJ's messages do not
      * say "near &lt;eof&gt;", so: a chunk is incomplete when a line of junk after it changes the
      * error, meaning the parser had read to the end and wanted more; a real syntax error earlier
-     * stays the same error.
+     * stays the same error. Both readings are asked, since {@code 1 +} is an unfinished expression
+     * but, as a statement, already wrong at its first token.
      */
     static boolean incomplete(Globals globals, String line) {
-        String error = compileError(globals, line);
-        return error != null && !error.equals(compileError(globals, line + "\n\u0001"));
+        if (compileError(globals, line) == null) {
+            return false;
+        }
+        String code = line.startsWith("=") ? line.substring(1) : line;
+        return endsEarly(globals, "return " + code) || endsEarly(globals, code);
     }
 
-    private static String compileError(Globals globals, String code) {
+    private static boolean endsEarly(Globals globals, String code) {
+        String error = loadError(globals, code);
+        return error != null && !error.equals(loadError(globals, code + "\n\u0001"));
+    }
+
+    private static String compileError(Globals globals, String line) {
         try {
-            compile(globals, code);
+            compile(globals, line);
+            return null;
+        } catch (LuaError e) {
+            return String.valueOf(e.getMessage());
+        }
+    }
+
+    private static String loadError(Globals globals, String code) {
+        try {
+            LuaChunks.load(globals, code, CHUNK);
             return null;
         } catch (LuaError e) {
             return String.valueOf(e.getMessage());

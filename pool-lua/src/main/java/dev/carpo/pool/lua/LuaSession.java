@@ -97,8 +97,8 @@ public final class LuaSession implements AutoCloseable {
         globals.set("arg", arg);
         LuaValue chunk;
         try (InputStream in = Files.newInputStream(script)) {
-            // Named without "@": LuaJ then puts the plain path in error positions, "script.lua:12".
-            chunk = globals.load(in, script.toString(), "t", globals);
+            // As typed: "dir/x.lua:12" in syntax errors, run-time errors and tracebacks alike.
+            chunk = LuaChunks.load(globals, in, script.toString());
         }
         return chunk.invoke(LuaValue.varargsOf(args.stream().map(LuaValue::valueOf).toArray(LuaValue[]::new)));
     }
@@ -106,13 +106,15 @@ public final class LuaSession implements AutoCloseable {
     /**
      * Compiles and runs a chunk of Lua.
      *
-     * @param chunkName the name errors and tracebacks give the chunk
+     * @param chunkName the name errors and tracebacks give the chunk, {@code setup:1: ...} for
+     *     {@code "setup"} (a leading {@code =} or {@code @}, LuaJ's conventions, is dropped)
      * @throws LuaError on a compile or run-time error
      */
     public Varargs eval(String code, String chunkName) {
         checkThread();
         carpo.clearInterrupt();
-        return globals.load(code, chunkName).invoke();
+        String name = chunkName.startsWith("=") || chunkName.startsWith("@") ? chunkName.substring(1) : chunkName;
+        return LuaChunks.load(globals, code, name).invoke();
     }
 
     /** Runs a compiled chunk (the REPL compiles first, to tell expressions from statements). */
@@ -138,9 +140,17 @@ public final class LuaSession implements AutoCloseable {
      * running kernels), and makes the wait in progress raise "interrupted", as does Lua code that
      * is running (at its next count hook). The next {@link #run} or {@link #eval} starts afresh.
      * Safe from any thread: Ctrl-C handlers call it.
+     *
+     * @return the message the interrupted code raises: {@code interrupted (Ctrl-C)}, and
+     *     {@code ; cancelled 2 jobs} when there were jobs (or pool starts, leases...) to cancel
      */
-    public void cancelRunning() {
-        carpo.cancelRunning();
+    public String cancelRunning() {
+        return carpo.cancelRunning();
+    }
+
+    /** What the script has in flight and not collected, as {@code 2 jobs and 1 pool start}; null when nothing. Any thread. */
+    String unfinishedWork() {
+        return carpo.unfinishedWork();
     }
 
     /**

@@ -109,7 +109,12 @@ class CarpoCommandIT {
 
         Run bad = carpo(Duration.ofSeconds(60), "run", "--metrics-prot", "9", "x.lua");
         assertThat(bad.exit()).isEqualTo(2);
-        assertThat(bad.stderr()).contains("Unknown option: '--metrics-prot'").contains("Usage: carpo run");
+        assertThat(bad.stderr()).startsWith("carpo: run: unknown option '--metrics-prot'; did you mean '--metrics-port'?\n")
+                .contains("Usage: carpo run");
+
+        Run typo = carpo(Duration.ofSeconds(60), "rnu", "x.lua");
+        assertThat(typo.exit()).isEqualTo(2);
+        assertThat(typo.stderr()).startsWith("carpo: unknown command 'rnu'; did you mean 'run'?\nUsage: carpo").contains("Commands:");
 
         Run badPort = carpo(Duration.ofSeconds(60), "run", "--metrics-port", "-1", "x.lua");
         assertThat(badPort.exit()).isEqualTo(2);
@@ -322,9 +327,17 @@ class CarpoCommandIT {
                 """);
         Run run = carpo(Duration.ofSeconds(120), "run", script.toString());
         assertThat(run.exit()).isEqualTo(1);
-        assertThat(run.stderr()).contains("carpo: error: " + script + ":3 execute_code: instance 7 is out of range: pool 'python' has 1 instance (1..1)")
+        assertThat(run.stderr()).contains("carpo: error: " + script + ":3: execute_code: instance 7 is out of range: pool 'python' has 1 instance (1..1)")
                 .contains("stack traceback:").contains(script + ":5");
         assertGone(kernelPids(run.stderr()));
+
+        // A syntax error names the script as typed, as a run-time error does (LuaJ alone: [string "..."]:4:).
+        Path syntax = Files.writeString(Files.createDirectories(tmp.resolve("dir")).resolve("syn.lua"),
+                "local x = 1\nlocal function f()\n  while true\n    x = x + 1\n  end\nend\n");
+        String typed = HOME.relativize(syntax).toString();
+        Run bad = carpo(Duration.ofSeconds(60), "run", typed);
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.stderr()).isEqualTo("carpo: error: " + typed + ":4: 'do' expected\n");
 
         Run missing = carpo(Duration.ofSeconds(60), "run", "no/such/script.lua");
         assertThat(missing.exit()).isEqualTo(2);
@@ -352,8 +365,103 @@ class CarpoCommandIT {
 
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("carpo exits after Ctrl-C").isTrue();
         assertThat(p.exitValue()).isEqualTo(130);
-        assertThat(Files.readString(err)).contains("carpo: interrupted; shutting every kernel down").doesNotContain("carpo: error:");
+        assertThat(Files.readString(err)).contains("carpo: interrupted (Ctrl-C); cancelling 2 jobs and shutting 2 kernels down\n")
+                .doesNotContain("carpo: error:");
         assertGone(kernels);
+    }
+
+    @Test
+    void ctrlCDuringPureLuaSaysJustThat() throws Exception {
+        Path script = Files.writeString(tmp.resolve("spin.lua"), """
+                print("spinning") io.stdout:flush()
+                while true do end
+                """);
+        Path out = tmp.resolve("spin.out");
+        Path err = tmp.resolve("spin.err");
+        List<String> command = new ArrayList<>(WITH_SIGINT);
+        command.addAll(List.of("./carpo", "run", script.toString()));
+        Process p = start(command, out, err);
+        await().atMost(Duration.ofSeconds(120)).until(() -> Files.readString(out).contains("spinning"));
+
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("carpo exits after Ctrl-C").isTrue();
+        assertThat(p.exitValue()).isEqualTo(130);
+        assertThat(Files.readString(err)).isEqualTo("carpo: interrupted (Ctrl-C)\n"); // no jobs, no kernels: nothing else to say
+    }
+
+    /**
+     * The ./carpo script, in a copy of the tree with a stub mvn on PATH (which "builds" by copying the
+     * real jar): "building" only when there is no jar, "rebuilding" and why when a source is newer.
+     */
+    @Test
+    void theScriptSaysWhetherItBuildsForTheFirstTimeOrRebuilds() throws Exception {
+        Path tree = Files.createDirectories(tmp.resolve("tree"));
+        Files.copy(HOME.resolve("carpo"), tree.resolve("carpo"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Path source = tree.resolve("pool-lua/src/main/java/Changed.java");
+        for (Path f : List.of(tree.resolve("pool-core/src/main/java/Core.java"), source,
+                tree.resolve("pom.xml"), tree.resolve("pool-core/pom.xml"), tree.resolve("pool-lua/pom.xml"))) {
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, "");
+        }
+        Path bin = Files.createDirectories(tmp.resolve("stub-bin"));
+        Path mvn = Files.writeString(bin.resolve("mvn"), """
+                #!/usr/bin/env bash
+                printf '%s\\n' "$*" >> "$MVN_LOG"
+                [ -z "${MVN_FAIL:-}" ] || exit 1
+                mkdir -p pool-lua/target && cp "$REAL_JAR" pool-lua/target/carpo.jar
+                """);
+        Files.setPosixFilePermissions(mvn, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path log = tmp.resolve("mvn.log");
+        Path jar = tree.resolve("pool-lua/target/carpo.jar");
+
+        Run failed = script(tree, bin, log, true);
+        assertThat(failed.exit()).isEqualTo(2);
+        assertThat(failed.stderr()).isEqualTo("carpo: building " + jar + " (first use)...\n"
+                + "carpo: the build failed; run 'mvn -B -DskipTests -pl pool-lua -am package' in " + tree + " to see why\n");
+
+        Run first = script(tree, bin, log, false);
+        assertThat(first.exit()).as(first.stderr()).isZero();
+        assertThat(first.stdout()).startsWith("carpo 0.1.0");
+        assertThat(first.stderr()).isEqualTo("carpo: building " + jar + " (first use)...\n");
+
+        Run again = script(tree, bin, log, false);
+        assertThat(again.exit()).isZero();
+        assertThat(again.stderr()).isEmpty();
+
+        // Everything older than the jar but the one source edited since.
+        java.nio.file.attribute.FileTime built = java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600));
+        try (var all = Files.walk(tree)) {
+            for (Path p : all.toList()) {
+                Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(7200)));
+            }
+        }
+        Files.setLastModifiedTime(jar, built);
+        Files.writeString(source, "class Changed {}");
+        Run rebuilt = script(tree, bin, log, false);
+        assertThat(rebuilt.exit()).as(rebuilt.stderr()).isZero();
+        assertThat(rebuilt.stderr()).isEqualTo("carpo: rebuilding " + jar
+                + " (sources changed since the last build: pool-lua/src/main/java/Changed.java is newer)...\n");
+        assertThat(Files.readAllLines(log)).hasSize(3).allMatch(args -> args.equals("-B -q -Dstyle.color=never -DskipTests -pl pool-lua -am package"));
+    }
+
+    private Run script(Path tree, Path bin, Path log, boolean failBuild) throws Exception {
+        Path out = tmp.resolve("script-out-" + started.size());
+        Path err = tmp.resolve("script-err-" + started.size());
+        ProcessBuilder pb = new ProcessBuilder(tree.resolve("carpo").toString(), "--version").directory(tmp.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));
+        pb.environment().put("MVN_LOG", log.toString());
+        pb.environment().put("REAL_JAR", System.getProperty("carpo.jar", HOME.resolve("pool-lua/target/carpo.jar").toString()));
+        if (failBuild) {
+            pb.environment().put("MVN_FAIL", "1");
+        }
+        Process p = pb.start();
+        started.add(p);
+        p.getOutputStream().close();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     @Test
@@ -372,6 +480,10 @@ class CarpoCommandIT {
                     "4" .. "2"
                     carpo.execute_code("1")
                     local function down(n) return down(n + 1) + 1 end down(1)
+                    x = = 1
+                    nosuch.field
+                    500 +
+                    500
                     "still here"
                     """.getBytes(StandardCharsets.UTF_8));
         }
@@ -379,7 +491,9 @@ class CarpoCommandIT {
         assertThat(p.exitValue()).isZero();
         String shown = Files.readString(out);
         assertThat(shown).contains("> 42\n").contains("\"42\"").contains("1 2 3").contains("\"" + System.getProperty("carpo.version", "0.1.0") + "\"")
-                .contains("stdin:1 execute_code: there is no pool yet") // the line, though the call is an expression
+                .contains("> stdin:1: execute_code: there is no pool yet") // the line, though the call is an expression
+                .contains("> stdin:1: unexpected symbol").contains("> stdin:1: attempt to index ? (a nil value)\n")
+                .contains("> 1000\n") // "500 +" waited for the rest
                 .contains("stack overflow").contains("\"still here\""); // and the REPL goes on
     }
 
@@ -403,12 +517,13 @@ class CarpoCommandIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(running));
 
         type(in, "\u0003");
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("interrupted (Ctrl-C); running jobs were cancelled"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("stdin:1: execute_code: interrupted (Ctrl-C); cancelled 1 job\r\n"));
         // Ctrl-C also stops Lua that never calls carpo.
         type(in, "n = 0 while true do n = n + 1 if n == 1000 then print('spin' .. 'ning') end end\r");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("spinning"));
         type(in, "\u0003");
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("stdin:1 interrupted: interrupted (Ctrl-C)"));
+        // No job ran: the message says only that the Lua was stopped.
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("stdin:1: interrupted (Ctrl-C)\r\n"));
         type(in, "carpo.execute_code(\"'%d!' % (6 * 7)\").result\r");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(out).contains("\"'42!'\""));
         assertThat(kernels).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)); // same kernel, interrupted not killed
