@@ -1,5 +1,6 @@
 package dev.carpo.pool.kernel;
 
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
