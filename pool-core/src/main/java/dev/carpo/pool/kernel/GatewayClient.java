@@ -59,12 +59,7 @@ public final class GatewayClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        HttpClient.Builder http = HttpClient.newBuilder();
-        if (gateway.sslContext() != null) {
-            // The JDK's client verifies host names whatever the context (unless a JVM-wide property disables it).
-            http.sslContext(gateway.sslContext());
-        }
-        this.http = http
+        this.http = HttpClient.newBuilder()
                 .connectTimeout(gateway.connectTimeout())
                 // Jupyter servers speak HTTP/1.1 (Tornado); no h2c upgrade dance on every request.
                 .version(HttpClient.Version.HTTP_1_1)
@@ -285,8 +280,7 @@ public final class GatewayClient implements AutoCloseable {
         } else if (error instanceof HttpTimeoutException || error instanceof java.util.concurrent.TimeoutException) {
             why = "gave no answer in time";
         } else if (error instanceof javax.net.ssl.SSLException ssl) {
-            String tls = TlsFailure.explain(ssl, uri, what, gateway.sslContext() == null);
-            return new GatewayException("gateway " + gateway.url() + ": " + tls, uri, -1, error);
+            why = "refused the TLS connection: " + ssl.getMessage();
         } else if (error instanceof java.nio.channels.UnresolvedAddressException || error instanceof java.net.UnknownHostException) {
             why = "unreachable: unknown host " + uri.getHost();
         } else if (error instanceof ConnectException c) {
