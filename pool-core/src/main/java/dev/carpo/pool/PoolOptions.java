@@ -374,14 +374,23 @@ public record PoolOptions(
         /**
          * Runs the pool's kernels on a Jupyter Server or Enterprise Gateway rather than as local
          * processes: {@code gateway(URI.create("http://gateway:8888"), token)}. The token may be
-         * {@code null} for a server without one.
+         * {@code null} for a server without one. An {@code https} URL is checked against the JDK's
+         * default trust store ({@code -Djavax.net.ssl.trustStore=…}); for a trust of this pool's
+         * own, see {@link #gateway(Gateway)}.
          */
         public Builder gateway(URI url, String token) {
             this.gateway = url == null ? null : Gateway.of(url, token);
             return this;
         }
 
-        /** As {@link #gateway(URI, String)}, with the connect and request timeouts given. */
+        /**
+         * As {@link #gateway(URI, String)}, with the gateway's connect and request timeouts and TLS
+         * context given, for example one trusting a self-signed certificate without JVM-wide settings:
+         * <pre>{@code
+         * .gateway(Gateway.builder(URI.create("https://gateway:8888")).token(token)
+         *         .trustCertificates(Path.of("gateway-cert.pem")).build())
+         * }</pre>
+         */
         public Builder gateway(Gateway gateway) {
             this.gateway = gateway;
             return this;

@@ -59,7 +59,12 @@ public final class GatewayClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.http = HttpClient.newBuilder()
+        HttpClient.Builder http = HttpClient.newBuilder();
+        if (gateway.sslContext() != null) {
+            // The JDK's client verifies host names whatever the context (unless a JVM-wide property disables it).
+            http.sslContext(gateway.sslContext());
+        }
+        this.http = http
                 .connectTimeout(gateway.connectTimeout())
                 // Jupyter servers speak HTTP/1.1 (Tornado); no h2c upgrade dance on every request.
                 .version(HttpClient.Version.HTTP_1_1)
@@ -280,7 +285,8 @@ public final class GatewayClient implements AutoCloseable {
         } else if (error instanceof HttpTimeoutException || error instanceof java.util.concurrent.TimeoutException) {
             why = "gave no answer in time";
         } else if (error instanceof javax.net.ssl.SSLException ssl) {
-            why = "refused the TLS connection: " + ssl.getMessage();
+            String tls = TlsFailure.explain(ssl, uri, what, gateway.sslContext() == null);
+            return new GatewayException("gateway " + gateway.url() + ": " + tls, uri, -1, error);
         } else if (error instanceof java.nio.channels.UnresolvedAddressException || error instanceof java.net.UnknownHostException) {
             why = "unreachable: unknown host " + uri.getHost();
         } else if (error instanceof ConnectException c) {

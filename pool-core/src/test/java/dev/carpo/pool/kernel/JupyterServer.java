@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -13,24 +14,28 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
 import org.awaitility.Awaitility;
 
 /**
  * A real Jupyter Server (Debian's python3-jupyter-server) on loopback with a random token, as the
  * gateway tests' far end: started with {@code --ServerApp.port=0}, its port read from the kernel's
- * table of listening sockets, and stopped with every kernel it runs.
+ * table of listening sockets, and stopped with every kernel it runs. {@link #startTls} serves
+ * {@code https}/{@code wss} with the certificate given ({@link SelfSignedCert} makes one).
  */
 public final class JupyterServer implements AutoCloseable {
     private final Process process;
     private final Path root;
     private final String token;
     private final int port;
+    private final boolean tls;
 
-    private JupyterServer(Process process, Path root, String token, int port) {
+    private JupyterServer(Process process, Path root, String token, int port, boolean tls) {
         this.process = process;
         this.root = root;
         this.token = token;
         this.port = port;
+        this.tls = tls;
     }
 
     /** {@code python3 -m jupyter_server}, plus a thread that sends the server SIGTERM once its parent is gone. */
@@ -47,13 +52,24 @@ public final class JupyterServer implements AutoCloseable {
             "sys.exit(main())");
 
     public static JupyterServer start(Path dir) throws IOException {
+        return start(dir, List.of(), false);
+    }
+
+    /** A server on {@code https://127.0.0.1:port/} with this certificate (PEM) and its private key (unencrypted PEM). */
+    public static JupyterServer startTls(Path dir, Path certFile, Path keyFile) throws IOException {
+        return start(dir, List.of("--ServerApp.certfile=" + certFile, "--ServerApp.keyfile=" + keyFile), true);
+    }
+
+    private static JupyterServer start(Path dir, List<String> extraArgs, boolean tls) throws IOException {
         Prerequisites.requirePythonModule("jupyter_server", "python3-jupyter-server");
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(24));
         Path root = Files.createDirectories(dir.resolve("root"));
         // The server watches its parent (this JVM): if the test JVM is killed, the server ends too, with its kernels.
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-c", SERVER_WITH_PARENT_WATCH, "--no-browser", "--allow-root",
+        List<String> argv = new ArrayList<>(List.of("/usr/bin/python3", "-c", SERVER_WITH_PARENT_WATCH, "--no-browser", "--allow-root",
                 "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.token=" + token,
-                "--ServerApp.root_dir=" + root, "--ServerApp.open_browser=False");
+                "--ServerApp.root_dir=" + root, "--ServerApp.open_browser=False"));
+        argv.addAll(extraArgs);
+        ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("JUPYTER_RUNTIME_DIR", dir.resolve("runtime").toString());
         pb.environment().put("JUPYTER_CONFIG_DIR", dir.resolve("config").toString());
         pb.redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile());
@@ -73,11 +89,11 @@ public final class JupyterServer implements AutoCloseable {
             process.destroyForcibly();
             throw e;
         }
-        return new JupyterServer(process, root, token, port[0]);
+        return new JupyterServer(process, root, token, port[0], tls);
     }
 
     public URI url() {
-        return URI.create("http://127.0.0.1:" + port + "/");
+        return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port + "/");
     }
 
     public String token() {
@@ -94,6 +110,11 @@ public final class JupyterServer implements AutoCloseable {
 
     public Gateway gateway() {
         return Gateway.of(url(), token);
+    }
+
+    /** The gateway with its own TLS context (for a {@link #startTls} server). */
+    public Gateway gateway(SSLContext context) {
+        return Gateway.builder(url()).token(token).sslContext(context).build();
     }
 
     /** The pid of the process running the server's kernel {@code kernelId} (its argv names its connection file). */

@@ -9,6 +9,7 @@ import dev.carpo.pool.LanguagePool;
 import dev.carpo.pool.PoolException;
 import dev.carpo.pool.PoolOptions;
 import dev.carpo.pool.Sandbox;
+import dev.carpo.pool.kernel.Gateway;
 import dev.carpo.pool.kernel.JupyterPaths;
 import dev.carpo.pool.kernel.KernelSpec;
 import dev.carpo.pool.kernel.KernelSpecException;
@@ -44,7 +45,7 @@ import org.luaj.vm2.lib.VarArgFunction;
  */
 final class CarpoLib extends TwoArgFunction {
     private static final List<String> POOL_OPTIONS = List.of("size", "min", "max", "strategy", "init", "timeout", "env",
-            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token",
+            "cwd", "startup_timeout", "idle_timeout", "max_queued", "lease_timeout", "max_start_attempts", "gateway", "token", "ca_cert",
             "max_output", "memory_limit", "max_processes", "max_concurrent_starts", "fresh_leases", "max_lifetime",
             "max_executions", "leak_detection_threshold", "sandbox");
     private static final List<String> SANDBOX_OPTIONS = List.of("network", "read_only", "writable");
@@ -242,9 +243,22 @@ final class CarpoLib extends TwoArgFunction {
             b.sandbox(sb.build());
         }
         if (o.has("gateway")) {
-            b.gateway(gatewayUrl(o.string("gateway")), o.has("token") ? o.string("token") : System.getenv(TOKEN_ENV));
-        } else if (o.has("token")) {
-            throw new IllegalArgumentException("option 'token' is for a gateway; give 'gateway' too");
+            URI url = gatewayUrl(o.string("gateway"));
+            Gateway.Builder gw = Gateway.builder(url).token(o.has("token") ? o.string("token") : System.getenv(TOKEN_ENV));
+            if (o.has("ca_cert")) {
+                if (!"https".equalsIgnoreCase(url.getScheme())) {
+                    throw new IllegalArgumentException("option 'ca_cert' is for an https:// gateway; " + url + " is plain HTTP");
+                }
+                try {
+                    // For scripts that cannot set the JVM's trust-store properties: this gateway trusts the PEM's certificates.
+                    gw.trustCertificates(Path.of(o.string("ca_cert")));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("option 'ca_cert': " + e.getMessage(), e);
+                }
+            }
+            b.gateway(gw.build());
+        } else if (o.has("token") || o.has("ca_cert")) {
+            throw new IllegalArgumentException("option '" + (o.has("token") ? "token" : "ca_cert") + "' is for a gateway; give 'gateway' too");
         }
         return b.build();
     }

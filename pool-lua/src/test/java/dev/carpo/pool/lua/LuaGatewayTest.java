@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.carpo.pool.kernel.GatewayClient;
 import dev.carpo.pool.kernel.JupyterServer;
+import dev.carpo.pool.kernel.SelfSignedCert;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,6 +67,45 @@ class LuaGatewayTest {
                     .isInstanceOf(LuaError.class).hasMessageContaining("name the server's kernelspec");
             assertThatThrownBy(() -> lua.eval("carpo.create_pool('python', 'python3', {gateway = '" + server.url() + "', token = 'bad'})",
                     "=misuse")).isInstanceOf(LuaError.class).hasMessageContaining("403").hasMessageContaining(server.url().toString());
+            assertThat(lua.pools().pools()).isEmpty();
+        }
+    }
+
+    @Test
+    void caCertTrustsASelfSignedHttpsGatewayWithoutJvmOptions() throws Exception {
+        SelfSignedCert.requireOpenssl();
+        SelfSignedCert cert = SelfSignedCert.make(dir.resolve("tls-cert"), "127.0.0.1", "IP:127.0.0.1");
+        try (JupyterServer tls = JupyterServer.startTls(dir.resolve("tls-server"), cert.certFile(), cert.keyFile());
+             LuaSession lua = LuaSession.builder().runtimeDir(dir).build()) {
+            lua.eval("GW, TOKEN, CA = '" + tls.url() + "', '" + tls.token() + "', '" + cert.certFile() + "'", "=setup");
+            // No trust at all: the JDK's default trust store does not know a certificate made a moment ago.
+            assertThatThrownBy(() -> lua.eval("carpo.create_pool('python', 'python3', {size = 1, gateway = GW, token = TOKEN})", "=untrusted"))
+                    .isInstanceOf(LuaError.class).hasMessageContaining("gateway " + tls.url() + ": TLS certificate not trusted")
+                    .hasMessageContaining("ca_cert in Lua").hasMessageNotContaining(tls.token());
+            Varargs out = lua.eval("""
+                    carpo.create_pool("python", "python3", {size = 1, gateway = GW, token = TOKEN, ca_cert = CA})
+                    return carpo.execute_code("print(6*7)").stdout
+                    """, "=trusted");
+            assertThat(out.arg1().tojstring()).isEqualTo("42\n");
+            lua.eval("carpo.shutdown_pool('python')", "=close");
+            try (GatewayClient client = GatewayClient.create(tls.gateway(SelfSignedCert.sslContext(
+                    SelfSignedCert.trustStore(java.util.List.of(cert)))))) {
+                assertThat(client.kernels()).as("kernels left on the TLS server").isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void caCertMisuseIsALuaErrorNamingTheProblem() {
+        try (LuaSession lua = LuaSession.builder().runtimeDir(dir).build()) {
+            assertThatThrownBy(() -> lua.eval("carpo.create_pool('python', 'python3', {ca_cert = 'c.pem'})", "=misuse"))
+                    .isInstanceOf(LuaError.class).hasMessageContaining("option 'ca_cert' is for a gateway; give 'gateway' too");
+            assertThatThrownBy(() -> lua.eval("carpo.create_pool('python', 'python3', {gateway = '" + server.url() + "', ca_cert = 'c.pem'})",
+                    "=misuse")).isInstanceOf(LuaError.class).hasMessageContaining("option 'ca_cert' is for an https:// gateway");
+            Path missing = dir.resolve("missing.pem");
+            assertThatThrownBy(() -> lua.eval("carpo.create_pool('python', 'python3', {gateway = 'https://127.0.0.1:1', ca_cert = '"
+                    + missing + "'})", "=misuse")).isInstanceOf(LuaError.class)
+                    .hasMessageContaining("option 'ca_cert': certificate file " + missing + " does not exist");
             assertThat(lua.pools().pools()).isEmpty();
         }
     }
