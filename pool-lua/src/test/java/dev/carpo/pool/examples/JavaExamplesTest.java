@@ -7,9 +7,11 @@ import dev.carpo.pool.kernel.Containment;
 import dev.carpo.pool.kernel.GatewayClient;
 import dev.carpo.pool.kernel.JupyterServer;
 import dev.carpo.pool.kernel.Prerequisites;
+import dev.carpo.pool.kernel.SelfSignedCert;
 import dev.carpo.pool.kernel.TestKernels;
 import java.lang.reflect.Method;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -101,6 +103,28 @@ class JavaExamplesTest {
     }
 
     @Test
+    void tlsGateway() throws Exception {
+        SelfSignedCert.requireOpenssl();
+        SelfSignedCert cert = SelfSignedCert.make(dir.resolve("cert"), "127.0.0.1", "IP:127.0.0.1,DNS:localhost");
+        KeyStore trust = SelfSignedCert.trustStore(List.of(cert));
+        Path p12 = SelfSignedCert.write(trust, dir.resolve("gateway-trust.p12"));
+        JupyterServer server = JupyterServer.startTls(dir.resolve("tls-server"), cert.certFile(), cert.keyFile());
+        try {
+            assertThat(server.url().getScheme()).isEqualTo("https");
+            // Neither the JVM's trust store nor its properties know this certificate: only the example's own trust does.
+            Run run = run("TlsGateway", Map.of("JUPYTER_GATEWAY_AUTH_TOKEN", server.token()),
+                    server.url().toString(), cert.certFile().toString(), p12.toString());
+            assertThat(run.stdout()).as(run.transcript()).containsExactly(
+                    "trustCertificates: 42 over https", "sslContext:        42 over https");
+            try (GatewayClient client = GatewayClient.create(server.gateway(SelfSignedCert.sslContext(trust)))) {
+                assertThat(client.kernels()).as("the server's kernels once the example is done").isEmpty();
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void oneKernel() throws Exception {
         Run run = run("OneKernel", Map.of());
         assertThat(run.stdout()).as(run.transcript()).satisfiesExactly(
@@ -141,7 +165,7 @@ class JavaExamplesTest {
         List<String> examples = ExampleFiles.examples().keySet().stream()
                 .map(f -> Path.of(f).getFileName().toString().replaceFirst("\\.java$", ""))
                 .map(n -> Character.toLowerCase(n.charAt(0)) + n.substring(1)).toList();
-        assertThat(examples).hasSizeGreaterThanOrEqualTo(7);
+        assertThat(examples).hasSizeGreaterThanOrEqualTo(8);
         assertThat(tests).containsAll(examples);
     }
 }
