@@ -199,6 +199,10 @@ public final class CarpoCommand implements Runnable {
                 description = "The gateway's token (default: $JUPYTER_GATEWAY_AUTH_TOKEN).")
         String token;
 
+        @Option(names = "--ca-cert", paramLabel = "PEM",
+                description = "Trust the certificates in this PEM file for an https gateway (as curl --cacert), instead of the JVM's trust store.")
+        Path caCert;
+
         @Option(names = "--paths", description = "Also list the directories searched, in Jupyter's order, and why each is there.")
         boolean paths;
 
@@ -208,8 +212,9 @@ public final class CarpoCommand implements Runnable {
             if (gateway != null) {
                 return remoteSpecs(this, out);
             }
-            if (token != null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--token is for a gateway; give --gateway URL too");
+            if (token != null || caCert != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        (token != null ? "--token" : "--ca-cert") + " is for a gateway; give --gateway URL too");
             }
             KernelSpecs specs = KernelSpecs.fromEnvironment();
             Map<String, KernelSpecs.Located> found = specs.locate();
@@ -286,7 +291,14 @@ public final class CarpoCommand implements Runnable {
             throw new CommandLine.ParameterException(k.spec.commandLine(), "--gateway: " + e.getMessage().replace("option 'gateway' ", ""));
         }
         String token = k.token != null ? k.token : System.getenv(CarpoLib.TOKEN_ENV);
-        try (GatewayClient client = GatewayClient.create(Gateway.of(url, token))) {
+        Gateway gateway;
+        try {
+            Gateway.Builder b = Gateway.builder(url).token(token);
+            gateway = (k.caCert != null ? b.trustCertificates(k.caCert) : b).build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(k.spec.commandLine(), "--ca-cert: " + e.getMessage());
+        }
+        try (GatewayClient client = GatewayClient.create(gateway)) {
             List<KernelSpec> specs = client.kernelSpecs();
             if (specs.isEmpty()) {
                 out.println("No kernelspecs on " + client.gateway().url());

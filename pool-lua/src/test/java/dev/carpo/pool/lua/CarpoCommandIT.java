@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import dev.carpo.pool.kernel.JupyterServer;
 import dev.carpo.pool.kernel.KernelSpecs;
 import dev.carpo.pool.kernel.Prerequisites;
+import dev.carpo.pool.kernel.SelfSignedCert;
 import dev.carpo.pool.kernel.TestKernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -174,6 +175,31 @@ class CarpoCommandIT {
         Run badUrl = carpo(Duration.ofSeconds(60), "kernels", "--gateway", "localhost:8888");
         assertThat(badUrl.exit()).isEqualTo(2);
         assertThat(badUrl.stderr()).contains("--gateway");
+    }
+
+    /** An https gateway: refused, saying why, until its certificate is trusted with --ca-cert. */
+    @Test
+    void kernelsOverTlsTrustsACertificateGivenWithCaCert() throws Exception {
+        SelfSignedCert.requireOpenssl();
+        SelfSignedCert cert = SelfSignedCert.make(tmp.resolve("cert"), "127.0.0.1", "IP:127.0.0.1,DNS:localhost");
+        try (JupyterServer server = JupyterServer.startTls(tmp.resolve("tls-server"), cert.certFile(), cert.keyFile())) {
+            Map<String, String> env = Map.of(CarpoLib.TOKEN_ENV, server.token());
+            Run untrusted = carpo(Duration.ofSeconds(60), env, "kernels", "--gateway", server.url().toString());
+            assertThat(untrusted.exit()).isEqualTo(1);
+            assertThat(untrusted.stderr()).contains("carpo: error: gateway " + server.url() + ": TLS certificate not trusted")
+                    .doesNotContain(server.token());
+            Run trusted = carpo(Duration.ofSeconds(60), env, "kernels", "--gateway", server.url().toString(),
+                    "--ca-cert", cert.certFile().toString());
+            assertThat(trusted.exit()).as(trusted.stderr()).isZero();
+            assertThat(trusted.stdout()).startsWith("Available kernels on " + server.url() + ":").containsPattern("python3\\s+python: Python 3");
+            Run notPem = carpo(Duration.ofSeconds(60), env, "kernels", "--gateway", server.url().toString(),
+                    "--ca-cert", cert.keyFile().toString());
+            assertThat(notPem.exit()).isEqualTo(2);
+            assertThat(notPem.stderr()).contains("--ca-cert: ", cert.keyFile().toString());
+        }
+        Run alone = carpo(Duration.ofSeconds(60), "kernels", "--ca-cert", "cert.pem");
+        assertThat(alone.exit()).isEqualTo(2);
+        assertThat(alone.stderr()).contains("--ca-cert is for a gateway; give --gateway URL too");
     }
 
     @Test
