@@ -163,7 +163,10 @@ class GatewayKernelTest {
             int before = proxy.accepted();
             proxy.cutAll();
             // Reopened on the same session: same kernel, same state.
-            await().atMost(Duration.ofSeconds(20)).until(() -> proxy.accepted() > before);
+            // Wait for the WebSocket itself to be open again: a new connection to the proxy may be a REST call,
+            // and a request written to the cut socket before its loss is noticed is gone with it.
+            await().atMost(Duration.ofSeconds(20)).until(() -> proxy.accepted() > before
+                    && kernel.transportState().contains("open (") && kernel.transportState().contains("reopened 1 time"));
             assertThat(kernel.execute("x + 1", Duration.ofSeconds(30)).text()).isEqualTo("42");
             assertThat(kernel.isAlive()).isTrue();
 
