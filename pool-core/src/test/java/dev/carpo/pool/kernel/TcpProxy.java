@@ -48,12 +48,12 @@ final class TcpProxy implements AutoCloseable {
         this.silent = silent;
     }
 
-    /** Closes every connection now open through the proxy (both sides). */
+    /** Closes every connection now open through the proxy (both sides); one being linked meanwhile is linked first, then closed. */
     void cutAll() {
-        for (Socket s : open) {
-            closeQuietly(s);
+        synchronized (open) {
+            open.forEach(TcpProxy::closeQuietly);
+            open.clear();
         }
-        open.clear();
     }
 
     private void acceptLoop() {
@@ -65,17 +65,25 @@ final class TcpProxy implements AutoCloseable {
                     closeQuietly(client);
                     continue;
                 }
-                if (silent) {
+                synchronized (open) {
                     open.add(client);
-                    continue;
+                    if (silent) {
+                        continue;
+                    }
+                    Socket server;
+                    try {
+                        server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                    } catch (IOException refused) {
+                        closeQuietly(client); // the client sees its connection closed
+                        open.remove(client);
+                        continue;
+                    }
+                    open.add(server);
+                    pump(client, server);
+                    pump(server, client);
                 }
-                Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
-                open.add(client);
-                open.add(server);
-                pump(client, server);
-                pump(server, client);
             } catch (IOException e) {
-                // listener closed, or the target refused: the client sees its connection closed
+                // the listener was closed
             }
         }
     }
