@@ -48,7 +48,6 @@ public final class GatewayClient implements AutoCloseable {
     private final Gateway gateway;
     private final ExecutorService executor;
     private final HttpClient http;
-    private final HttpClient webSockets;
 
     private GatewayClient(Gateway gateway) {
         this.gateway = gateway;
@@ -60,20 +59,12 @@ public final class GatewayClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.http = newHttpClient(gateway, executor);
-        // WebSockets get a client of their own, whose pool never holds a connection: the JDK (17.0.15) otherwise opens a
-        // channels socket on a keep-alive connection a REST call left in its pool, and on such a socket it sometimes never
-        // reports the connection's loss (no onClose, no onError), so a dropped kernel would look open forever.
-        this.webSockets = newHttpClient(gateway, executor);
-    }
-
-    private static HttpClient newHttpClient(Gateway gateway, ExecutorService executor) {
         HttpClient.Builder http = HttpClient.newBuilder();
         if (gateway.sslContext() != null) {
             // The JDK's client verifies host names whatever the context (unless a JVM-wide property disables it).
             http.sslContext(gateway.sslContext());
         }
-        return http
+        this.http = http
                 .connectTimeout(gateway.connectTimeout())
                 // Jupyter servers speak HTTP/1.1 (Tornado); no h2c upgrade dance on every request.
                 .version(HttpClient.Version.HTTP_1_1)
@@ -184,7 +175,7 @@ public final class GatewayClient implements AutoCloseable {
      */
     CompletableFuture<WebSocket> openChannels(String kernelId, String sessionId, WebSocket.Listener listener) {
         URI uri = channelsUri(kernelId, sessionId);
-        WebSocket.Builder builder = webSockets.newWebSocketBuilder()
+        WebSocket.Builder builder = http.newWebSocketBuilder()
                 .connectTimeout(gateway.connectTimeout())
                 .subprotocols(WebSocketCodec.V1_PROTOCOL);
         if (gateway.token() != null) {

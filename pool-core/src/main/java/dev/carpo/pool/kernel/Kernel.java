@@ -163,7 +163,8 @@ public final class Kernel implements AutoCloseable {
         RemoteKernelHost host = RemoteKernelHost.start(gateway, spec, options, blocking);
         Session session = new Session(System.getProperty("user.name"));
         return new Kernel(host.remoteId(), spec, options, blocking, null, null, host,
-                new WebSocketTransport(gateway, host.remoteId(), loop, session, options.maxMessageBytes()), session, loop, callbacks);
+                new WebSocketTransport(gateway, host.remoteId(), loop, session, options.maxMessageBytes(),
+                        options.heartbeatInterval(), options.heartbeatTimeout()), session, loop, callbacks);
     }
 
     /** Reacts to the kernel's end; attached only once the kernel is registered, so an early exit cannot be lost. */

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * runs signals and process termination; none of these grows with the number of kernels. (The JDK
  * itself keeps one small "process reaper" thread per child process.) Kernels on a gateway
  * ({@link KernelOptions#gateway()}) share one {@link GatewayClient} per gateway: two threads and the
- * selector threads of its two JDK HttpClients (REST calls, WebSockets).
+ * JDK HttpClient's selector thread.
  *
  * <p>Example:
  * <pre>{@code

@@ -23,6 +23,13 @@ import java.util.concurrent.TimeUnit;
  * socket is reopened once, with the same session id so the server replays what it buffered;
  * only if that fails is the kernel lost. The server's own "restarting" or "dead" status means the
  * kernel's process died and its state is gone: that too is a lost kernel, not a live one.
+ *
+ * <p>Once the kernel is ready, a socket that has carried no frame for the heartbeat interval is
+ * pinged, and one silent for the heartbeat timeout counts as dropped. A connection can die without
+ * a word (a proxy or NAT that forgets it, a server host gone), and the JDK's client (17 to 25) can
+ * miss even a closed one: when the end of the stream arrives while its listener has no
+ * outstanding {@code request}, its receiving task fails inside the JDK and neither
+ * {@code onClose} nor {@code onError} ever follows.
  */
 final class WebSocketTransport implements KernelTransport {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
@@ -43,14 +50,22 @@ final class WebSocketTransport implements KernelTransport {
     private boolean everOpen;
     private boolean closed;
     private int reconnects;
+    private final Duration heartbeatInterval;
+    private final Duration heartbeatTimeout;
+    /** When the current socket last carried a frame (or opened); set on the JDK's threads, read on the loop. */
+    private volatile long lastFrame = System.nanoTime();
+    private Runnable heartbeatTimer = () -> { };
 
     private record Outgoing(Channel channel, Message message) {
     }
 
     private final long maxMessageBytes;
 
-    WebSocketTransport(GatewayClient client, String kernelId, IoLoop loop, Session session, long maxMessageBytes) {
+    WebSocketTransport(GatewayClient client, String kernelId, IoLoop loop, Session session, long maxMessageBytes,
+            Duration heartbeatInterval, Duration heartbeatTimeout) {
         this.maxMessageBytes = maxMessageBytes;
+        this.heartbeatInterval = heartbeatInterval;
+        this.heartbeatTimeout = heartbeatTimeout;
         this.client = client;
         this.kernelId = kernelId;
         this.loop = loop;
@@ -87,6 +102,7 @@ final class WebSocketTransport implements KernelTransport {
             return;
         }
         socket = ws;
+        lastFrame = System.nanoTime();
         v1 = WebSocketCodec.V1_PROTOCOL.equals(ws.getSubprotocol());
         reconnecting = false;
         if (dropped != null) {
@@ -202,12 +218,33 @@ final class WebSocketTransport implements KernelTransport {
 
     @Override
     public void startLiveness() {
-        // The socket's close and the host's polling of /api/kernels/{id} stand in for heartbeats.
+        // With the socket's close and the host's polling of /api/kernels/{id}: those alone miss a silent or unreported drop.
+        heartbeatTimer = loop.schedule(heartbeatInterval, this::heartbeat);
+    }
+
+    private void heartbeat() {
+        if (closed) {
+            return;
+        }
+        WebSocket ws = socket;
+        long silent = System.nanoTime() - lastFrame;
+        if (ws != null && silent > heartbeatTimeout.toNanos()) {
+            dropped(ws, "no frame from the server for " + heartbeatTimeout.toMillis() + " ms, not even a pong");
+        } else if (ws != null && silent >= heartbeatInterval.toNanos()) {
+            ws.sendPing(NO_DATA).whenComplete((sent, error) -> {
+                // IllegalStateException: our own pong is in flight (one ping or pong at a time), so the socket is writing anyway.
+                if (error != null && !(unwrapped(error) instanceof IllegalStateException)) {
+                    onLoop(() -> dropped(ws, "a ping failed: " + KernelDiedException.describe(error)));
+                }
+            });
+        }
+        heartbeatTimer = loop.schedule(heartbeatInterval, this::heartbeat);
     }
 
     @Override
     public void close() {
         closed = true;
+        heartbeatTimer.run();
         queue.clear();
         WebSocket ws = socket;
         socket = null;
@@ -249,12 +286,14 @@ final class WebSocketTransport implements KernelTransport {
 
         @Override
         public void onOpen(WebSocket ws) {
+            lastFrame = System.nanoTime();
             onLoop(() -> adopt(ws, dropped));
             ws.request(1);
         }
 
         @Override
         public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            lastFrame = System.nanoTime();
             if (!skipping && text.length() + (long) data.length() > maxMessageBytes) {
                 skipping = true;
                 text.setLength(0);
@@ -300,6 +339,7 @@ final class WebSocketTransport implements KernelTransport {
 
         @Override
         public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            lastFrame = System.nanoTime();
             if (!skipping && binary.size() + (long) data.remaining() > maxMessageBytes) {
                 skipping = true;
                 binary.reset();
@@ -316,6 +356,20 @@ final class WebSocketTransport implements KernelTransport {
             } else {
                 ws.request(1);
             }
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onPing(WebSocket ws, ByteBuffer message) {
+            lastFrame = System.nanoTime(); // the JDK answers it
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onPong(WebSocket ws, ByteBuffer message) {
+            lastFrame = System.nanoTime();
+            ws.request(1);
             return null;
         }
 

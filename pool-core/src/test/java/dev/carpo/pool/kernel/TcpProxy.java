@@ -13,12 +13,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A loopback TCP forwarder in front of a real server, for the one fault a server will not give on
  * demand: a connection dropped in mid-life. {@link #cutAll()} drops every open connection;
- * {@link #refuse} makes it close new ones at once.
+ * {@link #blackholeAll()} silences them; {@link #refuse} makes it close new ones at once.
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
+    /** Connections whose bytes are now dropped in both directions, neither forwarded nor closed. */
+    private final java.util.Set<Socket> blackholed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean refusing;
     private volatile boolean silent;
     private volatile int accepted;
@@ -53,6 +55,17 @@ final class TcpProxy implements AutoCloseable {
         synchronized (open) {
             open.forEach(TcpProxy::closeQuietly);
             open.clear();
+        }
+    }
+
+    /**
+     * From now on the bytes of every connection open now go nowhere, in both directions, and nothing is
+     * closed: the far end of each looks alive and silent (a hung host, or a NAT that forgot the flow).
+     * New connections are forwarded as usual.
+     */
+    void blackholeAll() {
+        synchronized (open) {
+            blackholed.addAll(open);
         }
     }
 
@@ -94,6 +107,9 @@ final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (blackholed.contains(from)) {
+                        continue;
+                    }
                     out.write(buf, 0, n);
                     out.flush();
                 }
