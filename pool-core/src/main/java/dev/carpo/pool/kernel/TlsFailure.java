@@ -62,11 +62,15 @@ final class TlsFailure {
                 + (readable ? "" : ", which does not exist or cannot be read");
     }
 
-    /** The JDK's message without the internal class names it embeds ("…: sun.security.provider.certpath.SunCertPathBuilderException: …"). */
+    /**
+     * The JDK's message without the internal class names it embeds ("…: sun.security.provider.certpath.SunCertPathBuilderException: …")
+     * and without the alert name the HttpClient puts first on some paths and not on others ("(certificate_unknown) PKIX path…").
+     */
     private static String rootMessage(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t.getMessage() != null && !t.getMessage().isBlank()) {
-                return t.getMessage().replaceAll("(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error): ", "");
+                return t.getMessage().replaceAll("(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error): ", "")
+                        .replaceFirst("^\\([a-z_]+\\) ", "");
             }
         }
         return error.getClass().getSimpleName();
