@@ -158,23 +158,33 @@ class GatewayKernelTest {
         }
     }
 
+    /** A kernel on the server reached through the proxy, holding {@code x = 41}. */
+    private static Kernel holding41ThroughProxy(KernelRuntime runtime, TcpProxy proxy, Duration heartbeatTimeout) throws Exception {
+        KernelOptions options = KernelOptions.builder().gateway(Gateway.of(proxy.url(), server.token()))
+                .startupTimeout(Duration.ofSeconds(90)).heartbeatTimeout(heartbeatTimeout).build();
+        Kernel kernel = runtime.start(client.kernelSpec("python3"), options).get(120, TimeUnit.SECONDS);
+        assertThat(kernel.execute("x = 41", Duration.ofSeconds(30)).status()).isEqualTo(ReplyStatus.OK);
+        return kernel;
+    }
+
+    /** Open again on a new socket after exactly one reopen. */
+    private static boolean reopenedOnce(Kernel kernel) {
+        String state = kernel.transportState();
+        return state.contains("open (") && state.contains("reopened 1 time");
+    }
+
     @Test
     void aDroppedWebSocketIsReopenedOnceAndTheKernelKeepsItsStateElseItIsDeclaredDead() throws Exception {
         try (TcpProxy proxy = new TcpProxy(server.port()); KernelRuntime runtime = KernelRuntime.create()) {
-            Gateway viaProxy = Gateway.of(proxy.url(), server.token());
             // 5 s: should the JDK miss the cut (see WebSocketTransport), the heartbeat finds it.
-            KernelOptions options = KernelOptions.builder().gateway(viaProxy).startupTimeout(Duration.ofSeconds(90))
-                    .heartbeatTimeout(Duration.ofSeconds(5)).build();
-            Kernel kernel = runtime.start(client.kernelSpec("python3"), options).get(120, TimeUnit.SECONDS);
-            assertThat(kernel.execute("x = 41", Duration.ofSeconds(30)).status()).isEqualTo(ReplyStatus.OK);
+            Kernel kernel = holding41ThroughProxy(runtime, proxy, Duration.ofSeconds(5));
 
             int before = proxy.accepted();
             proxy.cutAll();
             // Reopened on the same session: same kernel, same state.
             // Wait for the WebSocket itself to be open again: a new connection to the proxy may be a REST call,
             // and a request written to the cut socket before its loss is noticed is gone with it.
-            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.accepted() > before
-                    && kernel.transportState().contains("open (") && kernel.transportState().contains("reopened 1 time"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.accepted() > before && reopenedOnce(kernel));
             assertThat(kernel.execute("x + 1", Duration.ofSeconds(30)).text()).isEqualTo("42");
             assertThat(kernel.isAlive()).isTrue();
 
@@ -201,15 +211,10 @@ class GatewayKernelTest {
     @Test
     void aWebSocketThatGoesSilentIsReopenedAfterTheHeartbeatTimeoutAndTheKernelKeepsItsState() throws Exception {
         try (TcpProxy proxy = new TcpProxy(server.port()); KernelRuntime runtime = KernelRuntime.create()) {
-            Gateway viaProxy = Gateway.of(proxy.url(), server.token());
-            KernelOptions options = KernelOptions.builder().gateway(viaProxy).startupTimeout(Duration.ofSeconds(90))
-                    .heartbeatTimeout(Duration.ofSeconds(3)).build();
-            Kernel kernel = runtime.start(client.kernelSpec("python3"), options).get(120, TimeUnit.SECONDS);
-            assertThat(kernel.execute("x = 41", Duration.ofSeconds(30)).status()).isEqualTo(ReplyStatus.OK);
+            Kernel kernel = holding41ThroughProxy(runtime, proxy, Duration.ofSeconds(3));
 
             proxy.blackholeAll();
-            await().atMost(Duration.ofSeconds(30)).until(() -> kernel.transportState().contains("open (")
-                    && kernel.transportState().contains("reopened 1 time"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> reopenedOnce(kernel));
             assertThat(kernel.execute("x + 1", Duration.ofSeconds(30)).text()).isEqualTo("42");
             assertThat(kernel.isAlive()).isTrue();
             kernel.close();
