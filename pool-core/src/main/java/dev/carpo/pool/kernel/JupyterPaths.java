@@ -21,7 +21,9 @@ import java.util.Set;
  * ({@code $JUPYTER_DATA_DIR}, else {@code $XDG_DATA_HOME/jupyter}, else
  * {@code $HOME/.local/share/jupyter}; then Python's user base, {@code $PYTHONUSERBASE} or
  * {@code $HOME/.local}, {@code /share/jupyter}); the active environment's {@code share/jupyter};
- * then {@code /usr/local/share/jupyter} and {@code /usr/share/jupyter}. The environment's dirs come
+ * then the system dirs, {@code /usr/local/share/jupyter} and {@code /usr/share/jupyter} (with
+ * {@code JUPYTER_PLATFORM_DIRS} set, as jupyter_core 5 does: each entry of {@code $XDG_DATA_DIRS},
+ * default {@code /usr/local/share:/usr/share}, with {@code /jupyter}). The environment's dirs come
  * before the user's when {@code JUPYTER_PREFER_ENV_PATH} says so, or, when it is unset, inside a
  * virtualenv or a conda environment other than {@code base} (jupyter_core 5's
  * {@code prefer_environment_over_user}).
@@ -38,12 +40,13 @@ import java.util.Set;
  * @param env the environment to read ({@code JUPYTER_PATH}, {@code JUPYTER_DATA_DIR},
  *            {@code XDG_DATA_HOME}, {@code HOME}, {@code JUPYTER_RUNTIME_DIR}, {@code VIRTUAL_ENV},
  *            {@code CONDA_PREFIX}, {@code CONDA_DEFAULT_ENV}, {@code PATH}, {@code JUPYTER_PREFER_ENV_PATH},
- *            {@code PYTHONUSERBASE}, {@code PYTHONNOUSERSITE})
+ *            {@code PYTHONUSERBASE}, {@code PYTHONNOUSERSITE}, {@code JUPYTER_PLATFORM_DIRS},
+ *            {@code XDG_DATA_DIRS})
  * @param home the home directory when {@code $HOME} is unset (Python's {@code expanduser} then asks
  *             the password database, as {@code user.home} does)
  */
 public record JupyterPaths(Map<String, String> env, Path home) {
-    /** Jupyter's system-wide data dirs on Linux, lowest priority. */
+    /** Jupyter's system-wide data dirs on Linux, lowest priority, unless {@code JUPYTER_PLATFORM_DIRS} says otherwise ({@link #systemDirs()}). */
     public static final List<Path> SYSTEM_DIRS = List.of(Path.of("/usr/local/share/jupyter"), Path.of("/usr/share/jupyter"));
     private static final Set<String> FALSE = Set.of("no", "n", "false", "off", "0", "0.0");
 
@@ -110,10 +113,41 @@ public record JupyterPaths(Map<String, String> env, Path home) {
             user.forEach(dirs::putIfAbsent);
             environment.forEach(dirs::putIfAbsent);
         }
-        SYSTEM_DIRS.forEach(d -> dirs.putIfAbsent(d, "system"));
+        systemDirs().forEach(d -> dirs.putIfAbsent(d, "system"));
         List<SearchDir> out = new ArrayList<>();
         dirs.forEach((dir, origin) -> out.add(new SearchDir(dir, origin)));
         return out;
+    }
+
+    /**
+     * The system-wide data dirs: {@link #SYSTEM_DIRS}; with {@code JUPYTER_PLATFORM_DIRS} set (any value
+     * but no, n, false, off, 0, 0.0), platformdirs' {@code site_data_dir}: each entry of
+     * {@code $XDG_DATA_DIRS} (default {@code /usr/local/share:/usr/share}) with {@code /jupyter}.
+     */
+    public List<Path> systemDirs() {
+        if (!flag("JUPYTER_PLATFORM_DIRS")) {
+            return SYSTEM_DIRS;
+        }
+        String xdg = env.getOrDefault("XDG_DATA_DIRS", "");
+        if (xdg.isBlank()) {
+            xdg = "/usr/local/share" + File.pathSeparator + "/usr/share";
+        }
+        List<Path> dirs = new ArrayList<>();
+        for (String entry : xdg.split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                Path dir = Path.of(entry).resolve("jupyter").normalize();
+                if (!dirs.contains(dir)) {
+                    dirs.add(dir);
+                }
+            }
+        }
+        return List.copyOf(dirs);
+    }
+
+    /** jupyter_core's {@code envset}: set to anything but no, n, false, off, 0, 0.0 (case aside). */
+    private boolean flag(String name) {
+        String value = env.get(name);
+        return value != null && !FALSE.contains(value.toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -122,9 +156,8 @@ public record JupyterPaths(Map<String, String> env, Path home) {
      * environment other than {@code base} that this user owns.
      */
     public boolean preferEnvironmentOverUser() {
-        String flag = env.get("JUPYTER_PREFER_ENV_PATH");
-        if (flag != null) {
-            return !FALSE.contains(flag.toLowerCase(Locale.ROOT));
+        if (env.containsKey("JUPYTER_PREFER_ENV_PATH")) {
+            return flag("JUPYTER_PREFER_ENV_PATH");
         }
         Path venv = virtualenv();
         if (venv != null && owned(venv)) {
@@ -215,7 +248,7 @@ public record JupyterPaths(Map<String, String> env, Path home) {
         Map<Path, String> dirs = new LinkedHashMap<>();
         prefixes.forEach((prefix, origin) -> {
             Path dir = prefix.normalize().resolve("share/jupyter");
-            if (!SYSTEM_DIRS.contains(dir)) {
+            if (!systemDirs().contains(dir)) {
                 dirs.putIfAbsent(dir, origin);
             }
         });

@@ -211,7 +211,11 @@ final class SandboxArgs {
      * a directory above it, never the runtime dir or the kernels' private directories.
      */
     static boolean bindable(Path prefix, Path runtimeDir) {
-        return exposes(prefix, runtimeDir) == null && !isAncestorOrSame(prefix, home());
+        return bindable(prefix, runtimeDir, homes(System.getenv("HOME"), System.getProperty("user.home")));
+    }
+
+    static boolean bindable(Path prefix, Path runtimeDir, List<Path> homes) {
+        return exposes(prefix, runtimeDir) == null && homes.stream().noneMatch(home -> isAncestorOrSame(prefix, home));
     }
 
     /**
@@ -275,9 +279,15 @@ final class SandboxArgs {
         }
     }
 
-    private static Path home() {
-        String home = System.getProperty("user.home");
-        return home == null || home.isEmpty() ? null : Path.of(home);
+    /** The caller's home both ways: {@code $HOME}, which kernels and Jupyter use, and the password database's {@code user.home}. */
+    static List<Path> homes(String... candidates) {
+        List<Path> homes = new ArrayList<>();
+        for (String home : candidates) {
+            if (home != null && !home.isEmpty()) {
+                homes.add(Path.of(home));
+            }
+        }
+        return homes;
     }
 
     private static Path requireExists(Path p, String list) {

@@ -123,6 +123,21 @@ class JupyterPathsTest {
                 "/usr/local/share/jupyter system", "/usr/share/jupyter system");
     }
 
+
+    /** jupyter_core 5's {@code JUPYTER_PLATFORM_DIRS}: the system dirs come from {@code $XDG_DATA_DIRS}, as platformdirs reads it. */
+    @Test
+    void platformDirsTakeTheSystemDirsFromXdgDataDirs() {
+        String user = tmp.resolve("home/.local/share/jupyter") + " user";
+        assertThat(origins(paths(Map.of("JUPYTER_PLATFORM_DIRS", "1", "XDG_DATA_DIRS", "/opt/site:/usr/share:/opt/site/"))))
+                .containsExactly(user, "/opt/site/jupyter system", "/usr/share/jupyter system");
+        assertThat(origins(paths(Map.of("JUPYTER_PLATFORM_DIRS", "yes", "XDG_DATA_DIRS", " "))))
+                .containsExactly(user, "/usr/local/share/jupyter system", "/usr/share/jupyter system");
+        // /usr/bin/python3's /usr/share/jupyter is no system dir here, so it is the environment's.
+        assertThat(origins(paths(Map.of("JUPYTER_PLATFORM_DIRS", "on", "XDG_DATA_DIRS", "/opt/site"))))
+                .containsExactly(user, "/usr/share/jupyter env (python3 on PATH)", "/opt/site/jupyter system");
+        assertThat(origins(paths(Map.of("JUPYTER_PLATFORM_DIRS", "off", "XDG_DATA_DIRS", "/opt/site"))))
+                .containsExactly(user, "/usr/local/share/jupyter system", "/usr/share/jupyter system");
+    }
     /** The machine's own jupyter_core, in a real virtualenv, says the same as carpo, with the preference given both ways. */
     @Test
     void matchesJupyterPathsOfTheRealJupyterCore() throws Exception {

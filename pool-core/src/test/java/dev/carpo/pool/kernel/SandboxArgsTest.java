@@ -96,6 +96,22 @@ class SandboxArgsTest {
         assertThat(SandboxArgs.programPrefixes(Path.of("/usr/local/bin/x"))).isEmpty();
     }
 
+    /** $HOME (what Jupyter and kernels use) and the password database's home can differ: neither is bound, nor any dir above them. */
+    @Test
+    void aPrefixHoldingEitherHomeIsNotBound() throws Exception {
+        Path env = Files.createDirectories(dir.resolve("users/env-home"));
+        Path passwd = Files.createDirectories(dir.resolve("accounts/me"));
+        Path venv = Files.createDirectories(dir.resolve("opt/venv"));
+        List<Path> homes = SandboxArgs.homes(env.toString(), "", null, passwd.toString());
+        assertThat(homes).containsExactly(env, passwd);
+        Path runtime = dir.resolve("runtime");
+        assertThat(SandboxArgs.bindable(venv, runtime, homes)).isTrue();
+        assertThat(SandboxArgs.bindable(dir.resolve("users"), runtime, homes)).as("above $HOME").isFalse();
+        assertThat(SandboxArgs.bindable(env, runtime, homes)).as("$HOME itself").isFalse();
+        assertThat(SandboxArgs.bindable(dir.resolve("accounts"), runtime, homes)).as("above user.home").isFalse();
+        assertThat(SandboxArgs.bindable(env.resolve("venv"), runtime, homes)).as("a venv inside $HOME").isTrue();
+    }
+
     @Test
     void theEnvironmentIsBuiltFromLocaleTheSpecAndTheOptionsOnly() {
         Map<String, String> parent = Map.of("PATH", "/home/me/bin:/usr/bin", "HOME", "/home/me", "LANG", "C.UTF-8", "LC_ALL", "C",
