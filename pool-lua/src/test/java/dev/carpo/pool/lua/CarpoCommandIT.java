@@ -469,7 +469,7 @@ class CarpoCommandIT {
         assertThat(rebuilt.exit()).as(rebuilt.stderr()).isZero();
         assertThat(rebuilt.stderr()).isEqualTo("carpo: rebuilding " + jar
                 + " (sources changed since the last build: pool-lua/src/main/java/Changed.java is newer)...\n");
-        assertThat(Files.readAllLines(log)).hasSize(3).allMatch(args -> args.equals("-B -q -Dstyle.color=never -DskipTests -pl pool-lua -am package"));
+        assertThat(Files.readAllLines(log)).hasSize(3).allMatch(args -> args.equals("-B -q -Dstyle.color=never -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -pl pool-lua -am package"));
     }
 
     private Run script(Path tree, Path bin, Path log, boolean failBuild) throws Exception {
